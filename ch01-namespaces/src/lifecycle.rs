@@ -1,0 +1,329 @@
+//! The life of a container as a fixed sequence of moments, and the [`Hook`]
+//! trait through which every chapter adds its own steps to it.
+//!
+//! ```text
+//! parent: prepare   (before clone)          every hook, in order
+//! parent: clone     the child blocks on the release pipe
+//! parent: attach    (child exists, waits)   every hook, in order
+//! parent: release   one byte down the pipe
+//! child:  enter     (before exec)           every hook, in order
+//! child:  exec      the user's command replaces the child
+//! parent: wait      forward signals, reap, turn the status into a code
+//! parent: cleanup   (always, in reverse)    every hook whose prepare ran
+//! ```
+//!
+//! The child cannot report errors the usual way: it is a separate process
+//! and, once `exec` succeeds, it is not even our program any more. So it gets
+//! a second pipe, opened close-on-exec. If `enter` or `exec` fails the child
+//! writes an exit code and a message into it; if `exec` succeeds the kernel
+//! closes it and the parent reads end-of-file.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
+
+use anyhow::{Context, Result};
+use nix::errno::Errno;
+use nix::fcntl::OFlag;
+use nix::sched::CloneFlags;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::{Pid, pipe2};
+
+use crate::exec::{self, Failure};
+use crate::exit::StartError;
+use crate::namespaces;
+use crate::signals;
+use crate::spec::Spec;
+use crate::tty::{self, Pty};
+
+// ANCHOR: hook
+/// One chapter's contribution to a container's life.
+///
+/// Every method has an empty default, so a hook implements only the moments
+/// it cares about. `cleanup` runs for every hook whose `prepare` was called,
+/// even when that `prepare` failed half-way, so it must undo whatever exists
+/// and quietly skip what does not.
+pub trait Hook {
+    /// A short name for messages, such as `"cgroups"`.
+    fn name(&self) -> &'static str;
+
+    /// In the parent, before the child exists: create what the child will
+    /// need (a cgroup, an overlay mount, a network address).
+    fn prepare(&mut self, _spec: &mut Spec) -> Result<()> {
+        Ok(())
+    }
+
+    /// In the parent, after `clone`, while the child is still blocked: act on
+    /// the child's pid (join it to a cgroup, move a veth into its namespace).
+    fn attach(&mut self, _spec: &Spec, _pid: Pid) -> Result<()> {
+        Ok(())
+    }
+
+    /// In the child, after release and before `exec`: change the child
+    /// itself (hostname, mounts, root filesystem).
+    fn enter(&self, _spec: &Spec) -> Result<()> {
+        Ok(())
+    }
+
+    /// In the parent, after the container is gone (or failed to start):
+    /// undo what `prepare` and `attach` created.
+    fn cleanup(&mut self, _spec: &Spec) -> Result<()> {
+        Ok(())
+    }
+}
+// ANCHOR_END: hook
+
+/// A container that has not started yet: a spec and the hooks that build it.
+pub struct Container {
+    spec: Spec,
+    hooks: Vec<Box<dyn Hook>>,
+    flags: CloneFlags,
+}
+
+/// A started container: its pid, and what is needed to wait for it and clean
+/// up after it. Dropping it without [`Running::wait`] kills the container and
+/// still cleans up, so an error in the caller cannot leak anything.
+pub struct Running {
+    spec: Spec,
+    hooks: Vec<Box<dyn Hook>>,
+    prepared: usize,
+    pid: Option<Pid>,
+    pty: Option<OwnedFd>,
+}
+
+impl Container {
+    /// A container for `spec` with no hooks yet and chapter 1's namespaces.
+    pub fn new(spec: Spec) -> Container {
+        Container {
+            spec,
+            hooks: Vec::new(),
+            flags: namespaces::clone_flags(),
+        }
+    }
+
+    /// Adds a hook; hooks run in the order they are added (cleanup in reverse).
+    pub fn hook(mut self, hook: impl Hook + 'static) -> Container {
+        self.hooks.push(Box::new(hook));
+        self
+    }
+
+    /// The spec as the hooks have left it so far.
+    pub fn spec(&self) -> &Spec {
+        &self.spec
+    }
+
+    // ANCHOR: start
+    /// Runs `prepare`, clones the child, runs `attach`, releases the child and
+    /// waits until it has either exec'd the command or reported a failure.
+    pub fn start(self) -> Result<Running> {
+        let Container { spec, hooks, flags } = self;
+        let mut running = Running {
+            spec,
+            hooks,
+            prepared: 0,
+            pid: None,
+            pty: None,
+        };
+
+        while running.prepared < running.hooks.len() {
+            let hook = &mut running.hooks[running.prepared];
+            running.prepared += 1;
+            hook.prepare(&mut running.spec)?;
+        }
+
+        let pty = if running.spec.tty {
+            Some(Pty::open()?)
+        } else {
+            None
+        };
+        let (release_r, release_w) =
+            pipe2(OFlag::O_CLOEXEC).context("pipe2 for the release pipe")?;
+        let (report_r, report_w) = pipe2(OFlag::O_CLOEXEC).context("pipe2 for the error pipe")?;
+
+        let child_fds = ChildFds {
+            release: release_r.as_raw_fd(),
+            release_w: release_w.as_raw_fd(),
+            report: report_w.as_raw_fd(),
+            report_r: report_r.as_raw_fd(),
+            pty_slave: pty.as_ref().map(|p| p.slave.as_raw_fd()),
+            pty_master: pty.as_ref().map(|p| p.master.as_raw_fd()),
+        };
+        let pid = clone_child(&running.spec, &running.hooks, flags, child_fds)?;
+        running.pid = Some(pid);
+        drop(release_r);
+        drop(report_w);
+        if let Some(pty) = pty {
+            running.pty = Some(pty.master);
+        }
+
+        for hook in running.hooks.iter_mut() {
+            hook.attach(&running.spec, pid)?;
+        }
+
+        nix::unistd::write(&release_w, &[1]).context("release the child through its pipe")?;
+        drop(release_w);
+
+        if let Some(failure) = read_failure(report_r)? {
+            return Err(StartError {
+                code: failure.code,
+                message: failure.message,
+            }
+            .into());
+        }
+        Ok(running)
+    }
+    // ANCHOR_END: start
+}
+
+impl Running {
+    /// The container's first process, as the host sees it.
+    pub fn pid(&self) -> Pid {
+        self.pid.expect("a running container has a pid")
+    }
+
+    /// The spec the container was started with.
+    pub fn spec(&self) -> &Spec {
+        &self.spec
+    }
+
+    // ANCHOR: wait
+    /// Relays the terminal (with `-t`), forwards signals to the container,
+    /// reaps it, cleans up, and returns Docker's exit code for how it ended.
+    pub fn wait(mut self) -> Result<i32> {
+        let pid = self.pid();
+        signals::forward_to(pid)?;
+        if let Some(master) = self.pty.take() {
+            tty::relay(master, self.spec.interactive)?;
+        }
+        let status = signals::reap(pid)?;
+        signals::stop_forwarding();
+        self.pid = None;
+        self.cleanup()?;
+        Ok(signals::exit_code(status))
+    }
+    // ANCHOR_END: wait
+
+    /// Runs `cleanup` of every prepared hook in reverse order. Every hook gets
+    /// its turn even if an earlier one fails; the first error is returned.
+    fn cleanup(&mut self) -> Result<()> {
+        let mut first_error = None;
+        while self.prepared > 0 {
+            self.prepared -= 1;
+            if let Err(err) = self.hooks[self.prepared].cleanup(&self.spec) {
+                let err = err.context(format!("clean up {}", self.hooks[self.prepared].name()));
+                first_error.get_or_insert(err);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            // SIGKILL cannot be ignored, not even by a namespace's PID 1.
+            let _ = kill(pid, Signal::SIGKILL);
+            let _ = signals::reap(pid);
+        }
+        if let Err(err) = self.cleanup() {
+            eprintln!("warning: {err:#}");
+        }
+    }
+}
+
+/// The raw descriptors the child needs; it closes the parent's ends.
+#[derive(Clone, Copy)]
+struct ChildFds {
+    release: RawFd,
+    release_w: RawFd,
+    report: RawFd,
+    report_r: RawFd,
+    pty_slave: Option<RawFd>,
+    pty_master: Option<RawFd>,
+}
+
+// ANCHOR: clone
+/// Clones the child into new namespaces. The child closes the parent's pipe
+/// ends, waits for the release byte, runs every hook's `enter`, and execs.
+fn clone_child(
+    spec: &Spec,
+    hooks: &[Box<dyn Hook>],
+    flags: CloneFlags,
+    fds: ChildFds,
+) -> Result<Pid> {
+    // The child runs on this stack until exec. Its pages are only touched
+    // (and so only allocated) as the child uses them.
+    let mut stack = vec![0u8; 8 << 20];
+    let child = Box::new(move || {
+        let _ = nix::unistd::close(fds.release_w);
+        let _ = nix::unistd::close(fds.report_r);
+        if let Some(master) = fds.pty_master {
+            let _ = nix::unistd::close(master);
+        }
+        let failure = match wait_for_release(fds.release) {
+            // The parent went away before releasing us: vanish quietly.
+            Err(_) => unsafe { libc::_exit(125) },
+            Ok(()) => become_container(spec, hooks, fds.pty_slave),
+        };
+        report_failure(fds.report, &failure);
+        unsafe { libc::_exit(failure.code as i32) }
+    });
+    // SIGCHLD as the exit signal makes the child an ordinary child for waitpid.
+    // SAFETY: the parent is single-threaded here, and the child only execs or exits.
+    let pid = unsafe { nix::sched::clone(child, &mut stack, flags, Some(libc::SIGCHLD)) };
+    pid.context("clone with new namespaces (are you root?)")
+}
+// ANCHOR_END: clone
+
+/// Blocks until the parent writes the release byte.
+fn wait_for_release(fd: RawFd) -> Result<(), Errno> {
+    let mut byte = [0u8; 1];
+    loop {
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        match nix::unistd::read(fd, &mut byte) {
+            Ok(1) => return Ok(()),
+            Ok(_) => return Err(Errno::EPIPE),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// In the child: every hook's `enter`, then `exec`. Returns only on failure.
+fn become_container(spec: &Spec, hooks: &[Box<dyn Hook>], pty_slave: Option<RawFd>) -> Failure {
+    if let Some(slave) = pty_slave {
+        if let Err(err) = tty::make_controlling(slave) {
+            return Failure::new(125, err);
+        }
+    }
+    for hook in hooks {
+        if let Err(err) = hook.enter(spec) {
+            return Failure::new(125, err);
+        }
+    }
+    exec::exec(spec)
+}
+
+/// Writes a failure into the error pipe: one byte of exit code, then text.
+fn report_failure(fd: RawFd, failure: &Failure) {
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+    let mut msg = vec![failure.code];
+    msg.extend_from_slice(failure.message.as_bytes());
+    let _ = nix::unistd::write(fd, &msg);
+}
+
+/// Reads the error pipe to its end: nothing means the exec succeeded.
+fn read_failure(fd: OwnedFd) -> Result<Option<Failure>> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match nix::unistd::read(fd.as_fd(), &mut chunk) {
+            Ok(0) => break,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(Errno::EINTR) => continue,
+            Err(e) => return Err(e).context("read the child's error pipe"),
+        }
+    }
+    Ok(buf.split_first().map(|(code, text)| Failure {
+        code: *code,
+        message: String::from_utf8_lossy(text).into_owned(),
+    }))
+}

@@ -1,0 +1,101 @@
+//! Signals between the user, mydocker and the container.
+//!
+//! The container's first process is PID 1 of its namespace, and the kernel
+//! protects a PID 1: a signal it has no handler for is dropped, unless it
+//! comes from an ancestor namespace. mydocker is that ancestor, so when the
+//! user presses Ctrl-C or `kill`s mydocker, we pass the signal on and the
+//! container's command reacts as it would outside (its default action, or its
+//! own handler).
+
+use std::sync::atomic::{AtomicI32, Ordering};
+
+use anyhow::{Context, Result};
+use nix::errno::Errno;
+use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+use nix::sys::wait::{WaitStatus, waitpid};
+use nix::unistd::Pid;
+
+/// The pid signals are forwarded to; 0 while there is none.
+static TARGET: AtomicI32 = AtomicI32::new(0);
+
+/// The signals a user sends to stop or poke a foreground program.
+const FORWARDED: [Signal; 6] = [
+    Signal::SIGINT,
+    Signal::SIGTERM,
+    Signal::SIGHUP,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+];
+
+extern "C" fn forward(sig: libc::c_int) {
+    let pid = TARGET.load(Ordering::SeqCst);
+    // Only kill(2) here: it is async-signal-safe. Never signal pid 0 (our group).
+    if pid > 0 {
+        unsafe { libc::kill(pid, sig) };
+    }
+}
+
+// ANCHOR: forward
+/// From now on, the signals in `FORWARDED` that reach mydocker go to `pid`.
+pub fn forward_to(pid: Pid) -> Result<()> {
+    TARGET.store(pid.as_raw(), Ordering::SeqCst);
+    // No SA_RESTART: waitpid returns EINTR and we simply call it again.
+    let action = SigAction::new(
+        SigHandler::Handler(forward),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
+    for sig in FORWARDED {
+        unsafe { sigaction(sig, &action) }.with_context(|| format!("sigaction for {sig}"))?;
+    }
+    Ok(())
+}
+// ANCHOR_END: forward
+
+/// Stops forwarding: the target is gone and its pid may be reused.
+pub fn stop_forwarding() {
+    TARGET.store(0, Ordering::SeqCst);
+}
+
+/// Waits until `pid` has exited or was killed, retrying after signals.
+pub fn reap(pid: Pid) -> Result<WaitStatus> {
+    loop {
+        match waitpid(pid, None) {
+            Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => return Ok(status),
+            Ok(_) | Err(Errno::EINTR) => continue,
+            Err(err) => return Err(err).with_context(|| format!("waitpid for {pid}")),
+        }
+    }
+}
+
+// ANCHOR: exit_code
+/// Docker's exit code for how a process ended: its own code, or 128 plus the
+/// number of the signal that killed it (137 for SIGKILL, 143 for SIGTERM).
+pub fn exit_code(status: WaitStatus) -> i32 {
+    match status {
+        WaitStatus::Exited(_, code) => code,
+        WaitStatus::Signaled(_, sig, _) => 128 + sig as i32,
+        _ => 125,
+    }
+}
+// ANCHOR_END: exit_code
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes() {
+        let pid = Pid::from_raw(1);
+        assert_eq!(exit_code(WaitStatus::Exited(pid, 32)), 32);
+        assert_eq!(
+            exit_code(WaitStatus::Signaled(pid, Signal::SIGKILL, false)),
+            137
+        );
+        assert_eq!(
+            exit_code(WaitStatus::Signaled(pid, Signal::SIGTERM, false)),
+            143
+        );
+    }
+}
