@@ -148,6 +148,8 @@ impl Container {
         };
         let pid = clone_child(&running.spec, &running.hooks, flags, child_fds)?;
         running.pid = Some(pid);
+        // From here on, Ctrl-C or a `kill` of mydocker is meant for the container.
+        signals::forward_to(pid)?;
         drop(release_r);
         drop(report_w);
         if let Some(pty) = pty {
@@ -185,11 +187,10 @@ impl Running {
     }
 
     // ANCHOR: wait
-    /// Relays the terminal (with `-t`), forwards signals to the container,
-    /// reaps it, cleans up, and returns Docker's exit code for how it ended.
+    /// Relays the terminal (with `-t`) while signals are forwarded to the
+    /// container, reaps it, cleans up, and returns Docker's exit code for how it ended.
     pub fn wait(mut self) -> Result<i32> {
         let pid = self.pid();
-        signals::forward_to(pid)?;
         if let Some(master) = self.pty.take() {
             tty::relay(master, self.spec.interactive)?;
         }
@@ -218,6 +219,7 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
+        signals::stop_forwarding();
         if let Some(pid) = self.pid.take() {
             // SIGKILL cannot be ignored, not even by a namespace's PID 1.
             let _ = kill(pid, Signal::SIGKILL);
