@@ -14,8 +14,9 @@
 #     list (mdbook would not build it), or to a #fragment no heading defines;
 #   - `mdbook build book` fails or prints any WARN or ERROR line.
 #
-# mdbook is taken from PATH or ~/.cargo/bin; when it is missing it is installed
-# with `cargo install --locked mdbook` (CI machines start without it).
+# mdbook is taken from $MDBOOK, PATH or $CARGO_HOME/bin (~/.cargo/bin); when it
+# is missing it is installed with `cargo install --locked mdbook` (CI machines
+# start without it).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -174,12 +175,12 @@ MDBOOK=${MDBOOK:-}
 if [ -z "$MDBOOK" ]; then
     if command -v mdbook >/dev/null 2>&1; then
         MDBOOK=$(command -v mdbook)
-    elif [ -x "$HOME/.cargo/bin/mdbook" ]; then
-        MDBOOK=$HOME/.cargo/bin/mdbook
+    elif [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/mdbook" ]; then
+        MDBOOK=${CARGO_HOME:-$HOME/.cargo}/bin/mdbook
     else
         echo "check-book: mdbook not found, installing it with cargo install --locked mdbook" >&2
         cargo install --locked mdbook
-        MDBOOK=$HOME/.cargo/bin/mdbook
+        MDBOOK=${CARGO_HOME:-$HOME/.cargo}/bin/mdbook
     fi
 fi
 
