@@ -1,0 +1,221 @@
+//! Chapter 2's hook: one cgroup per container, created and limited before
+//! the child exists, joined while the child waits, removed after it is gone.
+//!
+//! ```text
+//! prepare   mkdir <parent>/<id>, write the limits   (a refusal stops here)
+//! clone     the child blocks on its pipe
+//! attach    write the child's pid into cgroup.procs
+//! release   the command starts, already limited
+//! cleanup   kill what is left, rmdir the cgroup (and the parent if empty)
+//! ```
+//!
+//! The order matters. If the child were released first and joined after,
+//! the command would run for a moment without limits, and anything it forked
+//! in that moment would stay outside the cgroup for good.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+use ch01_namespaces::lifecycle::Hook;
+use ch01_namespaces::spec::Spec;
+use nix::unistd::Pid;
+
+use crate::cli::LimitArgs;
+use crate::detect::{Host, Setup};
+use crate::driver::{self, Driver};
+use crate::limits::Limits;
+
+/// The cgroup of one container, as a lifecycle hook.
+pub struct Cgroups {
+    host: Host,
+    limits: Limits,
+    parent: String,
+    driver: Option<Box<dyn Driver>>,
+}
+
+impl Cgroups {
+    // ANCHOR: from_args
+    /// Parses and checks the limits and detects this host's cgroups. Nothing
+    /// is created yet: that waits for the container's id, in `prepare`.
+    pub fn from_args(args: &LimitArgs) -> Result<Cgroups> {
+        let limits = Limits::from_args(args)?;
+        Cgroups::new(Host::detect()?, limits, &args.cgroup_parent)
+    }
+    // ANCHOR_END: from_args
+
+    /// Limits for containers under `parent` on `host` (tests pass a host
+    /// whose mount points are temporary directories).
+    pub fn new(host: Host, limits: Limits, parent: &str) -> Result<Cgroups> {
+        host.setup()?;
+        check_name(parent, "--cgroup-parent")?;
+        Ok(Cgroups {
+            host,
+            limits,
+            parent: parent.to_string(),
+            driver: None,
+        })
+    }
+
+    /// A handle on the cgroup of an existing container, found from its id
+    /// and parent: to join it (`exec`) or to remove it after a crash.
+    pub fn for_container(parent: &str, id: &str) -> Result<Cgroups> {
+        let mut cgroups = Cgroups::new(Host::detect()?, Limits::default(), parent)?;
+        cgroups.open(id)?;
+        Ok(cgroups)
+    }
+
+    /// Picks the driver for the cgroup `<parent>/<id>`, without creating it.
+    fn open(&mut self, id: &str) -> Result<&dyn Driver> {
+        check_name(id, "container id")?;
+        let driver = self
+            .driver
+            .insert(driver::for_container(&self.host, &self.parent, id)?);
+        Ok(&**driver)
+    }
+
+    /// How this host's cgroups are set up.
+    pub fn setup(&self) -> Setup {
+        self.host.setup().unwrap_or(Setup::V2)
+    }
+
+    /// The limits this container gets.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// The parent cgroup's name.
+    pub fn parent(&self) -> &str {
+        &self.parent
+    }
+
+    /// The container's cgroup directory for `controller` (`"memory"`,
+    /// `"cpu"`, ...); `None` before `prepare` or if it is not mounted. On
+    /// cgroup v2 every controller gives the same directory.
+    pub fn path_for(&self, controller: &str) -> Option<PathBuf> {
+        self.driver.as_ref()?.path_for(controller)
+    }
+
+    /// Every directory of the container's cgroup (one per v1 hierarchy).
+    pub fn paths(&self) -> Vec<PathBuf> {
+        self.driver.as_ref().map(|d| d.paths()).unwrap_or_default()
+    }
+
+    /// Moves `pid` into the container's cgroup.
+    pub fn join(&self, pid: Pid) -> Result<()> {
+        match &self.driver {
+            Some(driver) => driver.join(pid),
+            None => bail!("join pid {pid} to a cgroup that was never created"),
+        }
+    }
+
+    // ANCHOR: destroy
+    /// Kills every process left in the cgroup and removes it, and its parent
+    /// when no other container is in it. Whatever does not exist is skipped,
+    /// so this also cleans up after a start that failed half-way.
+    pub fn destroy(&mut self) -> Result<()> {
+        let Some(driver) = &self.driver else {
+            return Ok(());
+        };
+        driver.kill()?;
+        driver.remove()
+    }
+    // ANCHOR_END: destroy
+}
+
+// ANCHOR: hook
+impl Hook for Cgroups {
+    fn name(&self) -> &'static str {
+        "cgroups"
+    }
+
+    /// Creates the cgroup and writes the limits before the child exists, so
+    /// a limit the kernel refuses stops the start before anything runs.
+    fn prepare(&mut self, spec: &mut Spec) -> Result<()> {
+        let limits = self.limits.clone();
+        let driver = self.open(&spec.id)?;
+        driver.create()?;
+        driver.apply(&limits)
+    }
+
+    /// Joins the child while it still waits for its release byte: its first
+    /// instruction after release already runs under the limits.
+    fn attach(&mut self, _spec: &Spec, pid: Pid) -> Result<()> {
+        self.join(pid)
+    }
+
+    fn cleanup(&mut self, _spec: &Spec) -> Result<()> {
+        self.destroy()
+    }
+}
+// ANCHOR_END: hook
+
+/// A cgroup name is one path component: it must not climb out of the
+/// hierarchy (`..`) or make one of ours look like someone else's.
+fn check_name(name: &str, what: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !ok {
+        return Err(anyhow::anyhow!(
+            "use one name made of letters, digits, '-', '_' and '.'"
+        ))
+        .with_context(|| format!("invalid {what} {name:?}"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{dump, v1_fixture};
+
+    fn spec() -> Spec {
+        let mut spec = Spec::new(vec!["true".into()]).unwrap();
+        spec.id = "c0ffee".into();
+        spec
+    }
+
+    #[test]
+    fn prepare_creates_and_limits_before_any_pid_exists() {
+        let (tmp, mounts) = v1_fixture();
+        let host = Host {
+            v1: mounts,
+            unified: None,
+        };
+        let limits = Limits {
+            memory: Some(64 << 20),
+            ..Limits::default()
+        };
+        let mut cgroups = Cgroups::new(host, limits, "mydocker").unwrap();
+        assert!(cgroups.path_for("memory").is_none());
+        cgroups.prepare(&mut spec()).unwrap();
+        let memory = cgroups.path_for("memory").unwrap();
+        assert_eq!(memory, tmp.path().join("memory/mydocker/c0ffee"));
+        assert!(
+            dump(tmp.path()).contains("memory/mydocker/c0ffee/memory.limit_in_bytes: 67108864")
+        );
+        assert_eq!(cgroups.paths().len(), 4);
+    }
+
+    #[test]
+    fn names_that_would_escape_are_refused() {
+        for bad in ["", ".", "..", "a/b", "../x", "a b"] {
+            let err = Cgroups::new(Host::detect().unwrap(), Limits::default(), bad);
+            assert!(err.is_err(), "{bad:?} accepted");
+        }
+        let err = Cgroups::new(Host::detect().unwrap(), Limits::default(), "a/b");
+        assert_eq!(
+            format!("{:#}", err.err().unwrap()),
+            "invalid --cgroup-parent \"a/b\": use one name made of letters, digits, '-', '_' and '.'"
+        );
+    }
+
+    #[test]
+    fn cleanup_without_prepare_does_nothing() {
+        let mut cgroups = Cgroups::new(Host::detect().unwrap(), Limits::default(), "x").unwrap();
+        cgroups.cleanup(&spec()).unwrap();
+    }
+}

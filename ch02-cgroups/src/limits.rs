@@ -1,0 +1,271 @@
+//! What a container may use, parsed from Docker's spellings.
+//!
+//! The command line speaks in human units (`-m 64m`, `--cpus 0.5`); the
+//! kernel's files speak in bytes and microseconds. This module is the only
+//! place that translates, and it rejects nonsense before anything is created.
+
+use anyhow::{Result, bail};
+
+use crate::cli::LimitArgs;
+
+/// Docker refuses memory limits below 6 MiB: a smaller cgroup cannot even
+/// hold a starting shell, so the container would be killed at once.
+pub const MIN_MEMORY: u64 = 6 * 1024 * 1024;
+
+/// The CPU accounting period, in microseconds. `--cpus 0.5` means "half of
+/// every period", so the quota is `0.5 * CPU_PERIOD_US`.
+pub const CPU_PERIOD_US: u64 = 100_000;
+
+/// The kernel's smallest CPU quota (1 ms), hence `--cpus 0.01` at least.
+pub const MIN_CPU_QUOTA_US: u64 = 1_000;
+
+/// The range of `--cpu-shares` that cgroup v1 itself accepts.
+pub const SHARES_RANGE: std::ops::RangeInclusive<u64> = 2..=262_144;
+
+// ANCHOR: limits
+/// The limits of one container, in the kernel's units. `None` means
+/// "do not write the file": the new cgroup keeps the kernel's default,
+/// which is always "no limit".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Limits {
+    /// Memory, in bytes (`-m`).
+    pub memory: Option<u64>,
+    /// CPU time allowed in every [`CPU_PERIOD_US`], in microseconds (`--cpus`).
+    pub cpu_quota: Option<u64>,
+    /// Relative CPU weight on the v1 scale, 1024 being normal (`-c`).
+    pub cpu_shares: Option<u64>,
+    /// The CPUs the container may run on, such as `0-1` (`--cpuset-cpus`).
+    pub cpuset_cpus: Option<String>,
+    /// The most tasks (processes and threads) alive at once (`--pids-limit`).
+    pub pids_max: Option<u64>,
+}
+// ANCHOR_END: limits
+
+impl Limits {
+    /// Parses and checks every limit given on the command line.
+    pub fn from_args(args: &LimitArgs) -> Result<Limits> {
+        Ok(Limits {
+            memory: args.memory.as_deref().map(parse_memory).transpose()?,
+            cpu_quota: args.cpus.as_deref().map(parse_cpus).transpose()?,
+            cpu_shares: args.cpu_shares.as_deref().map(parse_shares).transpose()?,
+            cpuset_cpus: args.cpuset_cpus.as_deref().map(parse_cpuset).transpose()?,
+            pids_max: args
+                .pids_limit
+                .as_deref()
+                .map(parse_pids)
+                .transpose()?
+                .flatten(),
+        })
+    }
+
+    /// The controllers these limits need, by their kernel names.
+    pub fn controllers(&self) -> Vec<&'static str> {
+        let mut needed = Vec::new();
+        if self.cpu_quota.is_some() || self.cpu_shares.is_some() {
+            needed.push("cpu");
+        }
+        if self.cpuset_cpus.is_some() {
+            needed.push("cpuset");
+        }
+        if self.memory.is_some() {
+            needed.push("memory");
+        }
+        if self.pids_max.is_some() {
+            needed.push("pids");
+        }
+        needed
+    }
+}
+
+// ANCHOR: parse_memory
+/// Parses a size the way Docker does: a whole number with an optional unit,
+/// `b`, `k`, `m` or `g` (powers of 1024, any case, an extra `b` allowed as
+/// in `64mb`). Refuses sizes below [`MIN_MEMORY`].
+pub fn parse_memory(text: &str) -> Result<u64> {
+    let lower = text.trim().to_ascii_lowercase();
+    let split = lower
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(lower.len());
+    let (number, unit) = lower.split_at(split);
+    let multiplier: u64 = match unit {
+        "" | "b" => 1,
+        "k" | "kb" => 1 << 10,
+        "m" | "mb" => 1 << 20,
+        "g" | "gb" => 1 << 30,
+        _ => bail!("invalid memory size {text:?}: use a number with a unit b, k, m or g"),
+    };
+    let bytes = number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(multiplier));
+    let Some(bytes) = bytes else {
+        bail!("invalid memory size {text:?}: use a number with a unit b, k, m or g");
+    };
+    if bytes < MIN_MEMORY {
+        bail!("memory limit {text} is too small: the minimum is 6m");
+    }
+    Ok(bytes)
+}
+// ANCHOR_END: parse_memory
+
+// ANCHOR: parse_cpus
+/// Turns `--cpus 1.5` into a quota: 150 000 µs of CPU time in every
+/// 100 000 µs period, which is one and a half CPUs' worth.
+pub fn parse_cpus(text: &str) -> Result<u64> {
+    let cpus: f64 = match text.trim().parse() {
+        Ok(cpus) if f64::is_finite(cpus) && cpus > 0.0 => cpus,
+        _ => bail!("invalid --cpus {text:?}: use a positive number of CPUs such as 0.5"),
+    };
+    let quota = (cpus * CPU_PERIOD_US as f64).round() as u64;
+    if quota < MIN_CPU_QUOTA_US {
+        bail!("--cpus {text} is too small: the minimum is 0.01");
+    }
+    Ok(quota)
+}
+// ANCHOR_END: parse_cpus
+
+/// Checks `--cpu-shares`: a whole number from 2 to 262144 (1024 is normal).
+pub fn parse_shares(text: &str) -> Result<u64> {
+    match text.trim().parse::<u64>() {
+        Ok(shares) if SHARES_RANGE.contains(&shares) => Ok(shares),
+        _ => bail!("invalid --cpu-shares {text:?}: use a whole number from 2 to 262144"),
+    }
+}
+
+/// Checks the syntax of a CPU list such as `0`, `0-1` or `0,2-3`. Whether
+/// those CPUs exist is for the kernel to say when the file is written.
+pub fn parse_cpuset(text: &str) -> Result<String> {
+    let text = text.trim();
+    let number = |s: &str| -> Option<u32> {
+        (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let valid = text.split(',').all(|part| match part.split_once('-') {
+        Some((lo, hi)) => matches!((number(lo), number(hi)), (Some(lo), Some(hi)) if lo <= hi),
+        None => number(part).is_some(),
+    });
+    if !valid {
+        bail!("invalid --cpuset-cpus {text:?}: use a list of CPUs such as 0, 0-1 or 0,2");
+    }
+    Ok(text.to_string())
+}
+
+/// Parses `--pids-limit`: a positive number, or `0` / `-1` for no limit
+/// (Docker's spelling of "unlimited").
+pub fn parse_pids(text: &str) -> Result<Option<u64>> {
+    match text.trim().parse::<i64>() {
+        Ok(n) if n > 0 => Ok(Some(n as u64)),
+        Ok(0 | -1) => Ok(None),
+        _ => {
+            bail!("invalid --pids-limit {text:?}: use a positive whole number (or -1 for no limit)")
+        }
+    }
+}
+
+// ANCHOR: weight
+/// cgroup v2 has `cpu.weight` (1 to 10000, default 100) where v1 had
+/// `cpu.shares` (2 to 262144, default 1024). We scale by 100/1024, as
+/// systemd does when it converts `CPUShares=`, so that both defaults meet
+/// (1024 → 100) and the ratio between two containers stays the same; shares
+/// above 102400 all reach the top weight.
+///
+/// runc and crun use `1 + (shares - 2) * 9999 / 262142` instead, a straight
+/// line from the bottom of one range to the top of the other; it keeps the
+/// whole range but maps the default 1024 to 39, below a neighbour's 100.
+pub fn shares_to_weight(shares: u64) -> u64 {
+    (shares * 100 / 1024).clamp(1, 10_000)
+}
+// ANCHOR_END: weight
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_sizes() {
+        assert_eq!(parse_memory("6m").unwrap(), 6 << 20);
+        assert_eq!(parse_memory("16M").unwrap(), 16 << 20);
+        assert_eq!(parse_memory("64mb").unwrap(), 64 << 20);
+        assert_eq!(parse_memory("1g").unwrap(), 1 << 30);
+        assert_eq!(parse_memory("8192k").unwrap(), 8 << 20);
+        assert_eq!(parse_memory("7000000").unwrap(), 7_000_000);
+        assert_eq!(parse_memory("7000000b").unwrap(), 7_000_000);
+    }
+
+    #[test]
+    fn bad_memory_sizes() {
+        for bad in [
+            "",
+            "m",
+            "10x",
+            "1.5g",
+            "-6m",
+            "6 m",
+            "99999999999999999999g",
+            "6t",
+        ] {
+            let err = parse_memory(bad).unwrap_err().to_string();
+            assert!(err.starts_with("invalid memory size"), "{bad:?}: {err}");
+        }
+        for small in ["1k", "5m", "6291455"] {
+            let err = parse_memory(small).unwrap_err().to_string();
+            assert!(err.contains("the minimum is 6m"), "{small:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn cpus_become_a_quota() {
+        assert_eq!(parse_cpus("1").unwrap(), 100_000);
+        assert_eq!(parse_cpus("0.2").unwrap(), 20_000);
+        assert_eq!(parse_cpus("1.5").unwrap(), 150_000);
+        assert_eq!(parse_cpus("0.01").unwrap(), 1_000);
+        for bad in ["-1", "0", "abc", "inf", "NaN", "0.001"] {
+            assert!(parse_cpus(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn shares_and_weights() {
+        assert_eq!(parse_shares("512").unwrap(), 512);
+        assert!(parse_shares("1").is_err());
+        assert!(parse_shares("262145").is_err());
+        assert_eq!(shares_to_weight(1024), 100);
+        assert_eq!(shares_to_weight(512), 50);
+        assert_eq!(shares_to_weight(2), 1);
+        assert_eq!(shares_to_weight(262_144), 10_000);
+    }
+
+    #[test]
+    fn cpusets() {
+        for good in ["0", "0-1", "0,1", "0-2,4", "99"] {
+            assert_eq!(parse_cpuset(good).unwrap(), good);
+        }
+        for bad in ["", "a", "1-0", "0,", "-1", "0-", "0 1", "0--1"] {
+            assert!(parse_cpuset(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn pids_limits() {
+        assert_eq!(parse_pids("10").unwrap(), Some(10));
+        assert_eq!(parse_pids("-1").unwrap(), None);
+        assert_eq!(parse_pids("0").unwrap(), None);
+        for bad in ["abc", "-2", "1.5", ""] {
+            assert!(parse_pids(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn controllers_follow_the_limits() {
+        assert!(Limits::default().controllers().is_empty());
+        let all = Limits {
+            memory: Some(MIN_MEMORY),
+            cpu_quota: Some(50_000),
+            cpu_shares: None,
+            cpuset_cpus: Some("0".into()),
+            pids_max: Some(10),
+        };
+        assert_eq!(all.controllers(), ["cpu", "cpuset", "memory", "pids"]);
+    }
+}

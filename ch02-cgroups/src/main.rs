@@ -1,0 +1,26 @@
+//! `ch02-cgroups run [-ti] [--hostname NAME] [LIMITS] COMMAND [ARG...]`
+
+use std::process::ExitCode;
+
+use ch01_namespaces::exit::run_main;
+use ch01_namespaces::lifecycle::Container;
+use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
+use ch02_cgroups::Cgroups;
+use ch02_cgroups::cli::{Cli, Command};
+
+// ANCHOR: main
+fn main() -> ExitCode {
+    run_main(|cli: Cli| match cli.command {
+        Command::Run(args) => {
+            let spec = args.container.to_spec(args.command.command)?;
+            let cgroups = Cgroups::from_args(&args.limits)?;
+            let container = Container::new(spec)
+                .hook(PrivateMounts)
+                .hook(Hostname)
+                .hook(cgroups)
+                .hook(ProcFs);
+            container.start()?.wait()
+        }
+    })
+}
+// ANCHOR_END: main
