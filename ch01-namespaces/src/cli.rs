@@ -11,7 +11,10 @@ use crate::spec::{Spec, validate_hostname};
 
 // ANCHOR: container_args
 /// The options chapter 1 knows: terminal and hostname.
+///
+/// As in Docker, `-h` is the hostname, so help is only `--help`.
 #[derive(Args, Debug, Clone, Default)]
+#[command(disable_help_flag = true)]
 pub struct ContainerArgs {
     /// Allocate a pseudo-terminal
     #[arg(short = 't', long = "tty")]
@@ -22,8 +25,12 @@ pub struct ContainerArgs {
     pub interactive: bool,
 
     /// Hostname inside the container (default: its short id)
-    #[arg(long, value_name = "NAME")]
+    #[arg(short = 'h', long, value_name = "NAME")]
     pub hostname: Option<String>,
+
+    /// Print help
+    #[arg(long, action = clap::ArgAction::Help)]
+    pub help: Option<bool>,
 }
 // ANCHOR_END: container_args
 

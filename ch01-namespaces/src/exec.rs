@@ -136,7 +136,9 @@ mod tests {
         let plain = std::env::temp_dir().join(format!("not-executable-{}", std::process::id()));
         std::fs::write(&plain, "data").unwrap();
         std::fs::set_permissions(&plain, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let code = find_executable(plain.to_str().unwrap(), "").unwrap_err().code;
+        let code = find_executable(plain.to_str().unwrap(), "")
+            .unwrap_err()
+            .code;
         std::fs::remove_file(&plain).unwrap();
         assert_eq!(code, 126);
         assert_eq!(find_executable("/no/such/file", "").unwrap_err().code, 127);

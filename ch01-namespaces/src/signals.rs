@@ -1,11 +1,12 @@
 //! Signals between the user, mydocker and the container.
 //!
 //! The container's first process is PID 1 of its namespace, and the kernel
-//! protects a PID 1: a signal it has no handler for is dropped, unless it
-//! comes from an ancestor namespace. mydocker is that ancestor, so when the
-//! user presses Ctrl-C or `kill`s mydocker, we pass the signal on and the
-//! container's command reacts as it would outside (its default action, or its
-//! own handler).
+//! protects a PID 1 the way it protects `init`: a signal whose action is the
+//! default one is simply dropped. Only SIGKILL and SIGSTOP sent from an
+//! ancestor namespace get through regardless. So when the user presses
+//! Ctrl-C or `kill`s mydocker, we pass the signal on, and the container's
+//! command decides: a shell with `trap ... TERM` runs its trap, while a plain
+//! `sleep` never notices (this is why `docker stop` falls back to SIGKILL).
 
 use std::sync::atomic::{AtomicI32, Ordering};
 

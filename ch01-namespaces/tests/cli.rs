@@ -13,7 +13,11 @@ fn ch01() -> Command {
 
 /// Runs `ch01-namespaces run ARGS...` and returns (code, stdout, stderr).
 fn run(args: &[&str]) -> (i32, String, String) {
-    let out = ch01().arg("run").args(args).output().expect("run ch01-namespaces");
+    let out = ch01()
+        .arg("run")
+        .args(args)
+        .output()
+        .expect("run ch01-namespaces");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -40,7 +44,11 @@ fn hostname_is_the_containers_own() {
     let (_, chosen, _) = run(&["--hostname", "box1", "hostname"]);
     let after = nix::unistd::gethostname().unwrap();
     assert_eq!(chosen.trim(), "box1");
-    assert_eq!(generated.trim().len(), 12, "default hostname is the short id");
+    assert_eq!(
+        generated.trim().len(),
+        12,
+        "default hostname is the short id"
+    );
     assert_ne!(generated.trim(), before.to_string_lossy());
     assert_eq!(before, after, "the host's hostname changed");
 }
@@ -54,7 +62,11 @@ fn every_namespace_differs_from_the_hosts() {
         let host = std::fs::read_link(format!("/proc/self/ns/{ns}")).unwrap();
         let (code, inside, _) = run(&["readlink", &format!("/proc/self/ns/{ns}")]);
         assert_eq!(code, 0);
-        assert_ne!(inside.trim(), host.to_string_lossy(), "{ns} namespace is shared");
+        assert_ne!(
+            inside.trim(),
+            host.to_string_lossy(),
+            "{ns} namespace is shared"
+        );
         assert!(inside.starts_with(&format!("{ns}:[")), "{inside}");
     }
 }
@@ -80,7 +92,10 @@ fn a_mount_inside_stays_inside() {
     let script = format!("mount -t tmpfs mdtest {target} && grep -c ' {target} ' /proc/mounts");
     let (code, out, err) = run(&["sh", "-c", &script]);
     assert_eq!((code, out.trim()), (0, "1"), "{err}");
-    assert!(testkit::host_mounts_containing(target).is_empty(), "the tmpfs leaked to the host");
+    assert!(
+        testkit::host_mounts_containing(target).is_empty(),
+        "the tmpfs leaked to the host"
+    );
 }
 
 #[test]
@@ -88,9 +103,12 @@ fn ps_sees_only_the_container() {
     if !require_root("ps_sees_only_the_container") {
         return;
     }
-    let (code, out, err) = run(&["sh", "-c", "sleep 30 & busybox ps -o pid,comm; kill $!"]);
+    let (code, out, err) = run(&["sh", "-c", "sleep 30 & ps -e -o pid=,comm=; kill $!"]);
     assert_eq!(code, 0, "{err}");
-    let rows: Vec<Vec<&str>> = out.lines().skip(1).map(|l| l.split_whitespace().collect()).collect();
+    let rows: Vec<Vec<&str>> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
     let comms: Vec<&str> = rows.iter().map(|r| r[1]).collect();
     assert_eq!(comms, ["sh", "sleep", "ps"], "{out}");
     assert_eq!(rows[0][0], "1");
@@ -144,7 +162,11 @@ fn sigkill_from_the_host_gives_137() {
         return;
     }
     let (child, pid) = start_background(&["sleep", "100"], "sleep");
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(137));
 }
@@ -154,13 +176,21 @@ fn sigterm_to_mydocker_reaches_the_container() {
     if !require_root("sigterm_to_mydocker_reaches_the_container") {
         return;
     }
-    // `sleep` has no handler for TERM; as PID 1 it would ignore a TERM sent
-    // from inside its namespace, but ours comes from the parent namespace.
-    let (child, _) = start_background(&["sleep", "100"], "sleep");
+    // A namespace's PID 1 only sees signals it has a handler for: give the
+    // shell a trap, so its exit code proves the TERM arrived.
+    let script = "trap 'exit 42' TERM; echo ready; while :; do sleep 1; done";
+    let (mut child, _) = start_background(&["sh", "-c", script], "sh");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "ready\n");
     let parent = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(parent, nix::sys::signal::Signal::SIGTERM).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(143));
+    assert_eq!(out.status.code(), Some(42));
 }
 
 #[test]
@@ -179,7 +209,12 @@ fn stdin_reaches_the_container() {
     if !require_root("stdin_reaches_the_container") {
         return;
     }
-    ch01().args(["run", "cat"]).write_stdin("hi\n").assert().success().stdout("hi\n");
+    ch01()
+        .args(["run", "cat"])
+        .write_stdin("hi\n")
+        .assert()
+        .success()
+        .stdout("hi\n");
 }
 
 #[test]
@@ -197,13 +232,21 @@ fn tty_gives_a_terminal_and_an_interactive_shell() {
     // shell is interactive, is PID 1, and its exit code comes back.
     let bin = assert_cmd::cargo::cargo_bin!("ch01-namespaces");
     let out = StdCommand::new("script")
-        .args(["-qec", &format!("{} run -ti /bin/sh", bin.display()), "/dev/null"])
+        .args([
+            "-qec",
+            &format!("{} run -ti /bin/sh", bin.display()),
+            "/dev/null",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .and_then(|mut child| {
             use std::io::Write;
-            child.stdin.take().unwrap().write_all(b"echo pid=$$\nexit 3\n")?;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(b"echo pid=$$\nexit 3\n")?;
             child.wait_with_output()
         })
         .expect("run script(1)");
@@ -239,6 +282,8 @@ fn go_style_flags_are_accepted() {
     assert_eq!((code, out.trim()), (0, "gobox"), "{err}");
     let (code, out, _) = run(&["-it", "--hostname=dockerbox", "hostname"]);
     assert_eq!((code, out.trim()), (0, "dockerbox"));
+    let (code, out, _) = run(&["-h", "shortbox", "hostname"]);
+    assert_eq!((code, out.trim()), (0, "shortbox"));
 }
 
 #[test]
