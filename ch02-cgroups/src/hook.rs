@@ -28,6 +28,7 @@ use crate::limits::Limits;
 /// The cgroup of one container, as a lifecycle hook.
 pub struct Cgroups {
     host: Host,
+    setup: Setup,
     limits: Limits,
     parent: String,
     driver: Option<Box<dyn Driver>>,
@@ -46,10 +47,11 @@ impl Cgroups {
     /// Limits for containers under `parent` on `host` (tests pass a host
     /// whose mount points are temporary directories).
     pub fn new(host: Host, limits: Limits, parent: &str) -> Result<Cgroups> {
-        host.setup()?;
+        let setup = host.setup()?;
         check_name(parent, "--cgroup-parent")?;
         Ok(Cgroups {
             host,
+            setup,
             limits,
             parent: parent.to_string(),
             driver: None,
@@ -75,7 +77,7 @@ impl Cgroups {
 
     /// How this host's cgroups are set up.
     pub fn setup(&self) -> Setup {
-        self.host.setup().unwrap_or(Setup::V2)
+        self.setup
     }
 
     /// The limits this container gets.
