@@ -1,0 +1,167 @@
+//! The command line of chapter 3.
+//!
+//! From this chapter on, `run` names an IMAGE before the command, as the seed
+//! does: `run [flags] IMAGE [COMMAND...]`. Three new option groups join the
+//! ones of chapters 1 and 2:
+//!
+//! - [`RootArgs`]: the global `--root DIR`, where images and containers live;
+//! - [`VolumeArgs`]: `-v HOST:CONTAINER[:ro]`, repeatable;
+//! - [`ImageArgs`]: the image and the optional command.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use ch01_namespaces::cli::ContainerArgs;
+
+use crate::volumes::Volume;
+
+/// The default data root, as Docker's `/var/lib/docker`.
+pub const DEFAULT_ROOT: &str = "/var/lib/mydocker";
+
+/// The command a container runs when the user names none. Chapter 4 will take
+/// it from the image's configuration; until then every image gets a shell,
+/// which is what the busybox image would say anyway.
+pub const DEFAULT_COMMAND: &str = "sh";
+
+// ANCHOR: root_args
+/// Where mydocker keeps its state: `<root>/images`, `<root>/containers`.
+#[derive(Args, Debug, Clone)]
+pub struct RootArgs {
+    /// Directory for images and containers
+    #[arg(
+        long = "root",
+        global = true,
+        env = "MYDOCKER_ROOT",
+        value_name = "DIR",
+        default_value = DEFAULT_ROOT
+    )]
+    pub root: PathBuf,
+}
+// ANCHOR_END: root_args
+
+impl RootArgs {
+    /// The data root as an absolute path. The overlay's mount options and the
+    /// child (which changes directory) both need paths that do not depend on
+    /// the current directory.
+    pub fn dir(&self) -> Result<PathBuf> {
+        Ok(std::path::absolute(&self.root)?)
+    }
+
+    /// The directory of one container: `<root>/containers/<id>`.
+    pub fn container_dir(&self, id: &str) -> Result<PathBuf> {
+        Ok(self.dir()?.join("containers").join(id))
+    }
+}
+
+// ANCHOR: volume_args
+/// Bind mounts from the host into the container.
+#[derive(Args, Debug, Clone, Default)]
+pub struct VolumeArgs {
+    /// Bind mount a host path: HOST:CONTAINER[:ro] (repeatable)
+    #[arg(short = 'v', long = "volume", value_name = "HOST:CONTAINER[:ro]", value_parser = parse_volume)]
+    pub volumes: Vec<Volume>,
+}
+// ANCHOR_END: volume_args
+
+/// clap's value parser for `-v`.
+fn parse_volume(text: &str) -> Result<Volume, String> {
+    Volume::parse(text).map_err(|e| format!("{e:#}"))
+}
+
+// ANCHOR: image_args
+/// The image to run and, optionally, the command to run in it.
+#[derive(Args, Debug, Clone)]
+pub struct ImageArgs {
+    /// Image to run: a directory under <root>/images, or NAME.tar in the
+    /// current directory or in /root, unpacked on first use
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+
+    /// Command to run, with its arguments (default: sh)
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+// ANCHOR_END: image_args
+
+impl ImageArgs {
+    /// The command to run: the user's, or [`DEFAULT_COMMAND`].
+    pub fn command(&self) -> Vec<String> {
+        if self.command.is_empty() {
+            vec![DEFAULT_COMMAND.to_string()]
+        } else {
+            self.command.clone()
+        }
+    }
+}
+
+/// `ch03-overlayfs`: run a command in an image's root filesystem.
+#[derive(Parser, Debug)]
+#[command(
+    name = "ch03-overlayfs",
+    version,
+    about = "Run a command in its own root filesystem (mydocker, chapter 3)"
+)]
+pub struct Cli {
+    /// The data root
+    #[command(flatten)]
+    pub root: RootArgs,
+
+    /// What to do
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Chapter 3's commands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a command in a new container made from IMAGE
+    Run(RunArgs),
+}
+
+// ANCHOR: run_args
+/// `ch03-overlayfs run [-ti] [--hostname NAME] [limits] [-v H:C[:ro]]... IMAGE [COMMAND...]`
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Terminal and hostname (chapter 1)
+    #[command(flatten)]
+    pub container: ContainerArgs,
+
+    /// Resource limits (chapter 2)
+    #[command(flatten)]
+    pub limits: ch02_cgroups::cli::LimitArgs,
+
+    /// Volumes
+    #[command(flatten)]
+    pub volumes: VolumeArgs,
+
+    /// The image and the command
+    #[command(flatten)]
+    pub image: ImageArgs,
+}
+// ANCHOR_END: run_args
+
+/// Checks an image name: it becomes a directory name under `<root>/images`
+/// and a file name `NAME.tar`, so it must not contain `/` or start with `.`.
+pub fn validate_image_name(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !ok {
+        bail!(
+            "invalid image name {name:?}: use letters, digits, '.', '_' and '-', starting with a letter or digit"
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,111 @@
+//! A fresh `/dev` for the container.
+//!
+//! `/dev/null` is not a file with nothing in it: it is a *character device*,
+//! a name that leads into a driver (major 1, minor 3 of the kernel's `mem`
+//! driver) which throws away whatever is written and returns end-of-file on
+//! every read. An empty regular file named `/dev/null` behaves like one until
+//! the first write; after it, `cat /dev/null` prints what was written, and
+//! every program that reads it expecting nothing (a shell's `< /dev/null`, a
+//! config loader, the certificate tools of the seed's FAQ) reads garbage.
+//!
+//! So the container gets a small tmpfs on `/dev` holding real device nodes,
+//! made with `mknod(2)`, and only the harmless ones: no disks, no `/dev/mem`.
+
+use std::os::unix::fs::{PermissionsExt, symlink};
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use nix::mount::{MsFlags, mount};
+use nix::sys::stat::{Mode, SFlag, makedev, mknod};
+
+use crate::pivot::ensure_dir;
+
+// ANCHOR: devices
+/// The device nodes every container gets: name, major, minor.
+pub const DEVICES: [(&str, u64, u64); 6] = [
+    ("null", 1, 3),
+    ("zero", 1, 5),
+    ("full", 1, 7),
+    ("random", 1, 8),
+    ("urandom", 1, 9),
+    // The calling process's controlling terminal, whatever it is.
+    ("tty", 5, 0),
+];
+
+/// The symbolic links of a standard `/dev`.
+pub const LINKS: [(&str, &str); 5] = [
+    ("fd", "/proc/self/fd"),
+    ("stdin", "/proc/self/fd/0"),
+    ("stdout", "/proc/self/fd/1"),
+    ("stderr", "/proc/self/fd/2"),
+    // The pseudo-terminal multiplexer of the container's own devpts.
+    ("ptmx", "pts/ptmx"),
+];
+// ANCHOR_END: devices
+
+// ANCHOR: populate
+/// Mounts a tmpfs on `dev` (normally `/dev`, after `pivot_root`) and fills
+/// it: device nodes, a new `devpts` instance, `shm`, and the usual links.
+pub fn populate(dev: &Path) -> Result<()> {
+    ensure_dir(dev, 0o755)?;
+    // nosuid: nothing on /dev may gain privileges. Not nodev, of course.
+    mount(
+        Some("tmpfs"),
+        dev,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
+        Some("mode=755,size=65536k"),
+    )
+    .with_context(|| format!("mount tmpfs on {}", dev.display()))?;
+
+    for (name, major, minor) in DEVICES {
+        let path = dev.join(name);
+        mknod(
+            &path,
+            SFlag::S_IFCHR,
+            Mode::from_bits_truncate(0o666),
+            makedev(major, minor),
+        )
+        .with_context(|| format!("mknod {} c {major} {minor}", path.display()))?;
+        // mknod applied our umask; these nodes are for everybody.
+        set_mode(&path, 0o666)?;
+    }
+
+    // A new instance of devpts: the container's terminals are its own, and
+    // it cannot open the host's through /dev/pts/N.
+    let pts = dev.join("pts");
+    ensure_dir(&pts, 0o755)?;
+    mount(
+        Some("devpts"),
+        &pts,
+        Some("devpts"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        Some("newinstance,ptmxmode=0666,mode=0620,gid=5"),
+    )
+    .with_context(|| format!("mount devpts on {}", pts.display()))?;
+
+    // POSIX shared memory (shm_open) lives in /dev/shm.
+    let shm = dev.join("shm");
+    ensure_dir(&shm, 0o1777)?;
+    mount(
+        Some("shm"),
+        &shm,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        Some("mode=1777,size=65536k"),
+    )
+    .with_context(|| format!("mount tmpfs on {}", shm.display()))?;
+
+    for (name, target) in LINKS {
+        let path = dev.join(name);
+        symlink(target, &path)
+            .with_context(|| format!("symlink {} -> {target}", path.display()))?;
+    }
+    Ok(())
+}
+// ANCHOR_END: populate
+
+fn set_mode(path: &Path, mode: u32) -> Result<()> {
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .with_context(|| format!("chmod {:o} {}", mode, path.display()))
+}

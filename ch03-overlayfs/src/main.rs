@@ -1,0 +1,44 @@
+//! `ch03-overlayfs [--root DIR] run [-ti] [--hostname NAME] [limits] [-v H:C[:ro]]... IMAGE [COMMAND...]`
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use ch01_namespaces::exit::run_main;
+use ch01_namespaces::lifecycle::Container;
+use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
+use ch02_cgroups::Cgroups;
+use ch03_overlayfs::cli::{Cli, Command, RootArgs, RunArgs};
+use ch03_overlayfs::images;
+use ch03_overlayfs::overlay::Overlay;
+use ch03_overlayfs::pivot::PivotRoot;
+use ch03_overlayfs::volumes::Volumes;
+
+fn main() -> ExitCode {
+    run_main(|cli: Cli| match cli.command {
+        Command::Run(args) => run(&cli.root, args),
+    })
+}
+
+// ANCHOR: run
+fn run(root: &RootArgs, args: RunArgs) -> Result<i32> {
+    // Cheap checks first: a bad volume must not leave an unpacked image or
+    // an empty container directory behind.
+    for volume in &args.volumes.volumes {
+        volume.check_source()?;
+    }
+    let cgroups = Cgroups::from_args(&args.limits)?;
+    let image = images::resolve(&root.dir()?, &args.image.image)?;
+    let spec = args.container.to_spec(args.image.command())?;
+    let container_dir = root.container_dir(&spec.id)?;
+    let container = Container::new(spec)
+        .hook(PrivateMounts)
+        .hook(Hostname)
+        .hook(cgroups)
+        .hook(Overlay::new(vec![image], container_dir))
+        .hook(Volumes::new(args.volumes.volumes))
+        .hook(PivotRoot)
+        .hook(ProcFs);
+    container.start()?.wait()
+}
+// ANCHOR_END: run

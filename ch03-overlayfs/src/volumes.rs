@@ -1,0 +1,429 @@
+//! Volumes: host directories (or files) bind-mounted into the container.
+//!
+//! A bind mount makes a directory visible at a second place; both names lead
+//! to the same files, so what the container writes there is on the host and
+//! outlives the container. The mounts are made in the child, after the
+//! overlay and before `pivot_root`, while both the host's paths and the new
+//! root are still reachable.
+//!
+//! The delicate part is the *target*. It is a path inside the image, and an
+//! image is data someone else wrote: `/data` may be a symlink to `/etc`, and
+//! the kernel, resolving it from the host's point of view, would follow it to
+//! the host's `/etc`. So the target is resolved with `openat2(2)` and
+//! `RESOLVE_IN_ROOT`: every symlink, absolute or full of `..`, is interpreted
+//! as if the rootfs were `/`. The mount is then made onto the file
+//! descriptor we resolved (through `/proc/self/fd/N`), not onto a path that
+//! could be resolved again, differently.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Component, Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use nix::errno::Errno;
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat, openat2};
+use nix::mount::{MsFlags, mount};
+use nix::sys::stat::{Mode, SFlag, fstat, mkdirat};
+
+use ch01_namespaces::lifecycle::Hook;
+use ch01_namespaces::spec::Spec;
+
+// ANCHOR: volume
+/// One `-v HOST:CONTAINER[:ro]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    /// The path on the host.
+    pub source: PathBuf,
+    /// The path inside the container.
+    pub target: PathBuf,
+    /// Mount it read-only (`:ro`).
+    pub readonly: bool,
+}
+// ANCHOR_END: volume
+
+impl Volume {
+    // ANCHOR: parse
+    /// Parses `HOST:CONTAINER`, `HOST:CONTAINER:ro` or `HOST:CONTAINER:rw`.
+    /// Both paths must be absolute, and the container path must not be `/`.
+    pub fn parse(text: &str) -> Result<Volume> {
+        let parts: Vec<&str> = text.split(':').collect();
+        let (source, target, readonly) = match parts.as_slice() {
+            [source, target] => (*source, *target, false),
+            [source, target, "ro"] => (*source, *target, true),
+            [source, target, "rw"] => (*source, *target, false),
+            [_, _, mode] => bail!("invalid volume {text:?}: unknown mode {mode:?} (use ro or rw)"),
+            _ => bail!("invalid volume {text:?}: use HOST:CONTAINER[:ro]"),
+        };
+        if source.is_empty() || target.is_empty() {
+            bail!("invalid volume {text:?}: use HOST:CONTAINER[:ro]");
+        }
+        for (what, path) in [("host", source), ("container", target)] {
+            if !path.starts_with('/') {
+                bail!("invalid volume {text:?}: the {what} path must be absolute");
+            }
+        }
+        if clean_components(Path::new(target)).is_empty() {
+            bail!("invalid volume {text:?}: cannot mount over the container's /");
+        }
+        Ok(Volume {
+            source: PathBuf::from(source),
+            target: PathBuf::from(target),
+            readonly,
+        })
+    }
+    // ANCHOR_END: parse
+
+    /// Checks that the host path exists. Docker's `-v` would create a
+    /// missing directory; mydocker refuses instead, because a typo would
+    /// otherwise silently give the container a new empty directory.
+    pub fn check_source(&self) -> Result<()> {
+        match std::fs::metadata(&self.source) {
+            Ok(_) => Ok(()),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => bail!(
+                "volume {self}: host path {} does not exist",
+                self.source.display()
+            ),
+            Err(err) => Err(err)
+                .with_context(|| format!("volume {self}: host path {}", self.source.display())),
+        }
+    }
+}
+
+impl fmt::Display for Volume {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.source.display(), self.target.display())?;
+        if self.readonly {
+            f.write_str(":ro")?;
+        }
+        Ok(())
+    }
+}
+
+/// The hook that bind-mounts the volumes into the new root.
+pub struct Volumes {
+    volumes: Vec<Volume>,
+}
+
+impl Volumes {
+    /// The hook for `volumes`. They are mounted shortest target first, so
+    /// `-v a:/data -v b:/data/logs` puts `b` on top of `a`, not under it.
+    pub fn new(mut volumes: Vec<Volume>) -> Volumes {
+        volumes.sort_by_key(|v| clean_components(&v.target).len());
+        Volumes { volumes }
+    }
+}
+
+impl Hook for Volumes {
+    fn name(&self) -> &'static str {
+        "volumes"
+    }
+
+    fn prepare(&mut self, _spec: &mut Spec) -> Result<()> {
+        self.volumes.iter().try_for_each(Volume::check_source)
+    }
+
+    // ANCHOR: volumes_enter
+    fn enter(&self, spec: &Spec) -> Result<()> {
+        let Some(rootfs) = &spec.rootfs else {
+            bail!("volumes need a root filesystem");
+        };
+        for volume in &self.volumes {
+            bind_into_rootfs(rootfs, &volume.source, &volume.target, volume.readonly)
+                .with_context(|| format!("volume {volume}"))?;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: volumes_enter
+}
+
+/// The normal components of `path` after removing `.` and applying `..`
+/// lexically (as Go's `filepath.Clean` does, and so Docker): `/a/../b` is
+/// `["b"]`, and `/..` is `[]`.
+fn clean_components(path: &Path) -> Vec<OsString> {
+    let mut parts = Vec::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(name) => parts.push(name.to_os_string()),
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
+        }
+    }
+    parts
+}
+
+/// The `/proc/self/fd/N` path of a descriptor: a "magic link" that leads to
+/// exactly the file the descriptor holds, whatever its name is now.
+fn fd_path(fd: BorrowedFd<'_>) -> String {
+    format!("/proc/self/fd/{}", fd.as_raw_fd())
+}
+
+fn is_dir(fd: BorrowedFd<'_>) -> Result<bool> {
+    let stat = fstat(fd).context("fstat")?;
+    Ok(SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR)
+}
+
+/// How to resolve a path inside a root: symlinks are followed, but `/` and
+/// `..` stop at the root, and `/proc` magic links are refused.
+fn in_root(flags: OFlag) -> OpenHow {
+    OpenHow::new()
+        .flags(flags | OFlag::O_CLOEXEC)
+        .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS)
+}
+
+// ANCHOR: bind_into_rootfs
+/// Bind-mounts the host's `source` at `dest_in_container` inside `rootfs`,
+/// read-only if asked.
+///
+/// `dest_in_container` is resolved inside `rootfs`: no symlink may lead out
+/// of it. Missing directories on the way are created, and so is the target
+/// itself (a directory, or an empty file when `source` is a file).
+pub fn bind_into_rootfs(
+    rootfs: &Path,
+    source: &Path,
+    dest_in_container: &Path,
+    readonly: bool,
+) -> Result<()> {
+    let src = nix::fcntl::open(source, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
+        .with_context(|| format!("open {}", source.display()))?;
+    let src_is_dir = is_dir(src.as_fd()).with_context(|| source.display().to_string())?;
+    let root = nix::fcntl::open(
+        rootfs,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("open {}", rootfs.display()))?;
+    let parts = clean_components(dest_in_container);
+    let target = open_in_root(root.as_fd(), &parts, src_is_dir)?;
+
+    // MS_REC: the host's submounts under `source` come along, as with rbind.
+    mount(
+        Some(fd_path(src.as_fd()).as_str()),
+        fd_path(target.as_fd()).as_str(),
+        None::<&str>,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        None::<&str>,
+    )
+    .with_context(|| {
+        format!(
+            "bind mount {} on {} in {}",
+            source.display(),
+            dest_in_container.display(),
+            rootfs.display()
+        )
+    })?;
+    if readonly {
+        make_readonly(root.as_fd(), &parts)
+            .with_context(|| format!("make {} read-only", dest_in_container.display()))?;
+    }
+    Ok(())
+}
+// ANCHOR_END: bind_into_rootfs
+
+// ANCHOR: open_in_root
+/// Opens (with `O_PATH`) the path `parts` inside the root `root`, creating
+/// what is missing: directories on the way, and at the end a directory (if
+/// `dir`) or an empty file.
+fn open_in_root(root: BorrowedFd<'_>, parts: &[OsString], dir: bool) -> Result<OwnedFd> {
+    let shown = |n: usize| format!("/{}", parts[..n].iter().collect::<PathBuf>().display());
+    if parts.is_empty() {
+        bail!("cannot mount over the root itself");
+    }
+    let mut parent =
+        openat2(root, ".", in_root(OFlag::O_PATH | OFlag::O_DIRECTORY)).context("open the root")?;
+    for (i, name) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        let want_dir = !last || dir;
+        let prefix: PathBuf = parts[..=i].iter().collect();
+        // Resolve the whole prefix again from the root: each symlink met on
+        // the way is interpreted inside the root.
+        let fd = match openat2(root, &prefix, in_root(OFlag::O_PATH)) {
+            Ok(fd) => fd,
+            Err(Errno::ENOENT) => {
+                // Create it in the parent we resolved, which is inside the
+                // root. If `name` is a symlink to something missing, this
+                // fails with EEXIST rather than follow it.
+                let created = if want_dir {
+                    mkdirat(
+                        parent.as_fd(),
+                        name.as_os_str(),
+                        Mode::from_bits_truncate(0o755),
+                    )
+                } else {
+                    openat(
+                        parent.as_fd(),
+                        name.as_os_str(),
+                        OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_WRONLY | OFlag::O_NOFOLLOW,
+                        Mode::from_bits_truncate(0o644),
+                    )
+                    .map(drop)
+                };
+                match created {
+                    Ok(()) => {}
+                    Err(Errno::EEXIST) => {
+                        bail!("{}: a symlink to a path that does not exist", shown(i + 1))
+                    }
+                    Err(err) => {
+                        return Err(err).with_context(|| format!("create {}", shown(i + 1)));
+                    }
+                }
+                let how = OpenHow::new()
+                    .flags(OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
+                    .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
+                openat2(parent.as_fd(), name.as_os_str(), how)
+                    .with_context(|| format!("open {}", shown(i + 1)))?
+            }
+            Err(err) => return Err(err).with_context(|| format!("resolve {}", shown(i + 1))),
+        };
+        let is = is_dir(fd.as_fd()).with_context(|| shown(i + 1))?;
+        if want_dir && !is {
+            bail!("{}: not a directory", shown(i + 1));
+        }
+        if !want_dir && is {
+            bail!(
+                "{}: is a directory, but the host path is a file",
+                shown(i + 1)
+            );
+        }
+        parent = fd;
+    }
+    Ok(parent)
+}
+// ANCHOR_END: open_in_root
+
+// ANCHOR: readonly
+/// Makes the bind mount at `parts` (and every mount below it) read-only.
+///
+/// A bind mount starts with the flags of its source; `MS_RDONLY` has to be
+/// applied afterwards, to the new mount itself. `mount_setattr(2)` with
+/// `AT_RECURSIVE` also covers the submounts that `MS_REC` copied, which a
+/// remount would leave writable.
+fn make_readonly(root: BorrowedFd<'_>, parts: &[OsString]) -> Result<()> {
+    let rel: PathBuf = parts.iter().collect();
+    // Resolving the path again now crosses into the new mount: the
+    // descriptor is the mount's root.
+    let top = openat2(root, &rel, in_root(OFlag::O_PATH)).context("open the new mount")?;
+    let attr = libc::mount_attr {
+        attr_set: libc::MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            top.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH | libc::AT_RECURSIVE,
+            &attr as *const libc::mount_attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        )
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = Errno::last();
+    if err != Errno::ENOSYS {
+        return Err(err).context("mount_setattr MOUNT_ATTR_RDONLY");
+    }
+    // Before Linux 5.12: remount the top mount read-only.
+    mount(
+        None::<&str>,
+        fd_path(top.as_fd()).as_str(),
+        None::<&str>,
+        MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY,
+        None::<&str>,
+    )
+    .context("remount read-only")
+}
+// ANCHOR_END: readonly
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(source: &str, target: &str, readonly: bool) -> Volume {
+        Volume {
+            source: source.into(),
+            target: target.into(),
+            readonly,
+        }
+    }
+
+    #[test]
+    fn parses_docker_spellings() {
+        assert_eq!(Volume::parse("/h:/c").unwrap(), v("/h", "/c", false));
+        assert_eq!(Volume::parse("/h:/c:ro").unwrap(), v("/h", "/c", true));
+        assert_eq!(Volume::parse("/h:/c:rw").unwrap(), v("/h", "/c", false));
+        assert_eq!(Volume::parse("/h:/c:ro").unwrap().to_string(), "/h:/c:ro");
+    }
+
+    #[test]
+    fn refuses_malformed_volumes() {
+        for bad in [
+            "",
+            "/h",
+            "/h:",
+            ":/c",
+            "h:/c",
+            "/h:c",
+            "/h:/c:rx",
+            "/h:/c:ro:x",
+            "/h:/",
+            "/h:/a/..",
+        ] {
+            let err = Volume::parse(bad).unwrap_err().to_string();
+            assert!(err.starts_with("invalid volume"), "{bad:?}: {err}");
+            assert!(!err.contains('\n'), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn cleans_paths_lexically() {
+        let c = |p: &str| clean_components(Path::new(p));
+        assert_eq!(c("/a/./b/../c"), vec![OsString::from("a"), "c".into()]);
+        assert!(c("/../..").is_empty());
+    }
+
+    #[test]
+    fn shallow_targets_mount_first() {
+        let hook = Volumes::new(vec![v("/b", "/data/logs", false), v("/a", "/data", false)]);
+        let order: Vec<_> = hook.volumes.iter().map(|v| v.source.clone()).collect();
+        assert_eq!(order, vec![PathBuf::from("/a"), PathBuf::from("/b")]);
+    }
+
+    #[test]
+    fn resolution_stays_inside_the_root() {
+        // Unprivileged: only the resolution, no mount.
+        let tmp = tempfile::tempdir().unwrap();
+        let rootfs = tmp.path().join("rootfs");
+        std::fs::create_dir_all(rootfs.join("etc")).unwrap();
+        // Both lead to the host's /etc if the host resolved them.
+        std::os::unix::fs::symlink("/etc", rootfs.join("abs")).unwrap();
+        std::os::unix::fs::symlink("../../../../../../etc", rootfs.join("rel")).unwrap();
+        std::os::unix::fs::symlink("/missing/dir", rootfs.join("dangling")).unwrap();
+        let root =
+            nix::fcntl::open(&rootfs, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
+        let parts = |p: &str| clean_components(Path::new(p));
+
+        for link in ["abs", "rel"] {
+            let name = format!("mydocker-unit-{link}-{}", std::process::id());
+            open_in_root(root.as_fd(), &parts(&format!("/{link}/{name}")), true).unwrap();
+            assert!(
+                !Path::new("/etc").join(&name).exists(),
+                "escaped through /{link}"
+            );
+            assert!(rootfs.join("etc").join(&name).is_dir(), "/{link}");
+        }
+
+        open_in_root(root.as_fd(), &parts("/etc/app.conf"), false).unwrap();
+        assert!(rootfs.join("etc/app.conf").is_file());
+
+        let err = open_in_root(root.as_fd(), &parts("/dangling/z"), true).unwrap_err();
+        assert!(format!("{err:#}").contains("does not exist"), "{err:#}");
+        assert!(open_in_root(root.as_fd(), &parts("/etc/app.conf/z"), true).is_err());
+        assert!(open_in_root(root.as_fd(), &parts("/etc"), false).is_err());
+    }
+}
