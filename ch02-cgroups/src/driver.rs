@@ -27,7 +27,7 @@ use crate::v2::V2;
 /// One container's cgroup, in either version. Every path it touches lies
 /// under the mount points it was built with, so tests can give it a
 /// temporary directory instead of `/sys/fs/cgroup`.
-pub trait Driver {
+pub trait Driver: Send + Sync {
     /// Creates `<parent>/<id>` (and the parent, when it is missing).
     fn create(&self) -> Result<()>;
     /// Writes every limit into the new cgroup's files.
