@@ -63,6 +63,10 @@ pub fn exec(spec: &Spec) -> Failure {
         (Ok(a), Ok(e), Ok(p)) => (a, e, p),
         (Err(f), _, _) | (_, Err(f), _) | (_, _, Err(f)) => return f,
     };
+    // Rust's runtime ignores SIGPIPE, and an ignored signal stays ignored
+    // across execve: without this, `yes | head -1` inside would complain
+    // about a broken pipe instead of dying quietly as it does everywhere else.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let err = match nix::unistd::execve(&c_path, &c_args, &c_env) {
         Err(err) => err,
         Ok(never) => match never {},

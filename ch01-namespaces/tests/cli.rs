@@ -291,3 +291,12 @@ fn help_is_stable() {
     let out = ch01().args(["run", "--help"]).output().unwrap();
     insta::assert_snapshot!(String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn sigpipe_has_its_default_action_inside() {
+    if !require_root("sigpipe_has_its_default_action_inside") {
+        return;
+    }
+    let (code, out, err) = run(&["sh", "-c", "yes | head -n 1"]);
+    assert_eq!((code, out.as_str(), err.as_str()), (0, "y\n", ""));
+}
