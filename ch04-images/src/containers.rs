@@ -1,0 +1,444 @@
+//! Containers get an id, a name and a record that outlives them.
+//!
+//! ```text
+//! <root>/containers/<id>/config.json   the record (JSON, written atomically)
+//! <root>/containers/<id>/upper/        the writable layer (kept for commit)
+//! <root>/containers/<id>/work/         overlayfs' scratch directory
+//! <root>/containers/<id>/merged/       where the overlay is mounted
+//! <root>/containers/names.json         {"name": "id"}
+//! <root>/containers/.lock              flock around every change of names
+//! ```
+//!
+//! Names are unique. Two `run --name web` started at the same moment both
+//! read `names.json`, both see no `web`, both write it: the classic race. The
+//! file lock makes "check, then write" one step.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use nix::fcntl::{Flock, FlockArg};
+use serde::{Deserialize, Serialize};
+
+use crate::digest::Digest;
+use crate::layers::write_json_atomic;
+
+/// Where a container is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Recorded, not started yet (or failed to start).
+    Created,
+    /// Its process runs.
+    Running,
+    /// Its process has ended.
+    Exited,
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Created => "created",
+            Status::Running => "running",
+            Status::Exited => "exited",
+        })
+    }
+}
+
+/// A bind mount, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MountRecord {
+    /// On the host.
+    pub source: String,
+    /// Inside the container.
+    pub destination: String,
+    /// Read-only?
+    #[serde(default)]
+    pub readonly: bool,
+}
+
+// ANCHOR: record
+/// Everything mydocker remembers about one container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// 64 hex digits.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// The image as the user named it.
+    pub image: String,
+    /// The image's id.
+    pub image_id: Digest,
+    /// The command and its arguments.
+    pub command: Vec<String>,
+    /// When the record was made (RFC 3339).
+    pub created: String,
+    /// Where it is in its life.
+    pub status: Status,
+    /// The host pid of its first process, while it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid: Option<i32>,
+    /// That process's start time (in clock ticks since boot), so a recycled
+    /// pid is not mistaken for the container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pid_start: Option<u64>,
+    /// Its exit code, once it has exited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    /// When it started and finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
+    /// When it finished.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished: Option<String>,
+    /// Resource limits as given (`memory` → `64m`, ...).
+    #[serde(default)]
+    pub limits: BTreeMap<String, String>,
+    /// Volumes.
+    #[serde(default)]
+    pub mounts: Vec<MountRecord>,
+}
+// ANCHOR_END: record
+
+impl Record {
+    /// The status, corrected for a process that died without us noticing
+    /// (mydocker itself was killed, say).
+    pub fn effective_status(&self) -> Status {
+        if self.status == Status::Running && !self.is_alive() {
+            Status::Exited
+        } else {
+            self.status
+        }
+    }
+
+    /// True if the recorded process is still the one we started.
+    pub fn is_alive(&self) -> bool {
+        match (self.pid, self.pid_start) {
+            (Some(pid), start) if pid > 0 => {
+                let now = process_start(pid);
+                now.is_some() && (start.is_none() || now == start)
+            }
+            _ => false,
+        }
+    }
+
+    /// The id as `docker ps` shows it.
+    pub fn short_id(&self) -> &str {
+        &self.id[..12.min(self.id.len())]
+    }
+}
+
+/// The start time of process `pid` (field 22 of `/proc/PID/stat`).
+pub fn process_start(pid: i32) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may contain spaces; fields resume after ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    rest.split(' ').nth(19)?.parse().ok()
+}
+
+// ANCHOR: names
+/// Checks a container name with Docker's rule, `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
+/// (Docker wants at least two characters; we also accept one, because the
+/// seed's own walkthrough names its container `a`.)
+pub fn validate_name(name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    if !first_ok
+        || !chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        || name.len() > 253
+    {
+        bail!("invalid container name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+    }
+    Ok(())
+}
+// ANCHOR_END: names
+
+/// A Docker-style generated name, `adjective_noun`, from the id's bytes.
+pub fn generate_name(id: &str) -> String {
+    const ADJ: [&str; 16] = [
+        "brave", "calm", "eager", "fervent", "gallant", "happy", "jolly", "keen", "lucid", "merry",
+        "nimble", "quirky", "serene", "sharp", "tender", "vivid",
+    ];
+    const NOUN: [&str; 16] = [
+        "babbage", "curie", "dijkstra", "euler", "gauss", "hopper", "kepler", "lovelace",
+        "noether", "pascal", "ritchie", "shannon", "thompson", "turing", "wozniak", "yalow",
+    ];
+    let b = |i: usize| usize::from_str_radix(id.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0);
+    format!("{}_{}", ADJ[b(0) % 16], NOUN[b(2) % 16])
+}
+
+/// The containers under one data root.
+#[derive(Debug, Clone)]
+pub struct ContainerStore {
+    dir: PathBuf,
+}
+
+impl ContainerStore {
+    /// The container store of the data root `root`.
+    pub fn new(root: &Path) -> ContainerStore {
+        ContainerStore {
+            dir: root.join("containers"),
+        }
+    }
+
+    /// The directory of container `id` (its record, upper, work, merged).
+    pub fn dir_of(&self, id: &str) -> PathBuf {
+        self.dir.join(id)
+    }
+
+    /// Takes the names lock; released when dropped.
+    pub fn lock(&self) -> Result<Flock<File>> {
+        fs::create_dir_all(&self.dir).with_context(|| format!("create {}", self.dir.display()))?;
+        let path = self.dir.join(".lock");
+        let f = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("open {}", path.display()))?;
+        Flock::lock(f, FlockArg::LockExclusive)
+            .map_err(|(_, e)| e)
+            .with_context(|| format!("flock {}", path.display()))
+    }
+
+    fn names(&self) -> Result<BTreeMap<String, String>> {
+        let p = self.dir.join("names.json");
+        match fs::read(&p) {
+            Ok(b) => serde_json::from_slice(&b).with_context(|| format!("parse {}", p.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Err(e) => Err(e).with_context(|| format!("read {}", p.display())),
+        }
+    }
+
+    // ANCHOR: create
+    /// Reserves `name` for container `id`, under the lock. Fails with
+    /// Docker's conflict message if another container has it.
+    pub fn reserve(&self, name: &str, id: &str) -> Result<()> {
+        validate_name(name)?;
+        let _lock = self.lock()?;
+        let mut names = self.names()?;
+        if let Some(owner) = names.get(name) {
+            bail!(
+                "conflict: the container name {name:?} is already in use by container {owner}; remove (or rename) that container to reuse the name"
+            );
+        }
+        names.insert(name.to_string(), id.to_string());
+        write_json_atomic(&self.dir.join("names.json"), &names)
+    }
+    // ANCHOR_END: create
+
+    /// Gives a reserved name back (a container that never started).
+    pub fn release(&self, name: &str, id: &str) -> Result<()> {
+        let _lock = self.lock()?;
+        let mut names = self.names()?;
+        if names.get(name).map(String::as_str) == Some(id) {
+            names.remove(name);
+            write_json_atomic(&self.dir.join("names.json"), &names)?;
+        }
+        Ok(())
+    }
+
+    /// Writes a record (atomically) into its container's directory, which
+    /// must exist.
+    pub fn write(&self, record: &Record) -> Result<()> {
+        write_json_atomic(&self.dir_of(&record.id).join("config.json"), record)
+    }
+
+    /// Reserves the name, creates the directory and writes the record: a
+    /// container recorded without being run (tests, and `create` later).
+    pub fn create(&self, record: &Record) -> Result<()> {
+        self.reserve(&record.name, &record.id)?;
+        let dir = self.dir_of(&record.id);
+        let made = fs::create_dir(&dir).with_context(|| format!("create {}", dir.display()));
+        if let Err(e) = made.and_then(|()| self.write(record)) {
+            let _ = self.release(&record.name, &record.id);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Reads the record of container `id`.
+    pub fn get_by_id(&self, id: &str) -> Result<Record> {
+        let p = self.dir_of(id).join("config.json");
+        let b = fs::read(&p).with_context(|| format!("read {}", p.display()))?;
+        serde_json::from_slice(&b).with_context(|| format!("parse {}", p.display()))
+    }
+
+    /// Finds a container by name, full id, or unique id prefix.
+    pub fn find(&self, name_or_id: &str) -> Result<Record> {
+        if let Some(id) = self.names()?.get(name_or_id) {
+            return self.get_by_id(id);
+        }
+        if !name_or_id.is_empty() && name_or_id.chars().all(|c| c.is_ascii_hexdigit()) {
+            let hits: Vec<Record> = self
+                .list()?
+                .into_iter()
+                .filter(|r| r.id.starts_with(name_or_id))
+                .collect();
+            match hits.len() {
+                1 => return Ok(hits.into_iter().next().expect("one hit")),
+                0 => {}
+                _ => bail!("container id prefix {name_or_id} is ambiguous"),
+            }
+        }
+        bail!("no such container: {name_or_id}")
+    }
+
+    /// Every container's record.
+    pub fn list(&self) -> Result<Vec<Record>> {
+        let mut out = Vec::new();
+        let Ok(rd) = fs::read_dir(&self.dir) else {
+            return Ok(out);
+        };
+        for e in rd.flatten() {
+            if e.path().join("config.json").is_file() {
+                if let Ok(r) = self.get_by_id(&e.file_name().to_string_lossy()) {
+                    out.push(r);
+                }
+            }
+        }
+        out.sort_by(|a, b| b.created.cmp(&a.created));
+        Ok(out)
+    }
+
+    /// Changes a record (read, modify, write atomically, under the lock).
+    pub fn update(&self, id: &str, change: impl FnOnce(&mut Record)) -> Result<Record> {
+        let _lock = self.lock()?;
+        let mut r = self.get_by_id(id)?;
+        change(&mut r);
+        write_json_atomic(&self.dir_of(id).join("config.json"), &r)?;
+        Ok(r)
+    }
+
+    /// Image id → names of the containers that use it.
+    pub fn images_in_use(&self) -> Result<BTreeMap<Digest, Vec<String>>> {
+        let mut used: BTreeMap<Digest, Vec<String>> = BTreeMap::new();
+        for r in self.list()? {
+            used.entry(r.image_id.clone())
+                .or_default()
+                .push(r.name.clone());
+        }
+        Ok(used)
+    }
+
+    // ANCHOR: rm
+    /// `rm`: removes a container's record, writable layer and name. A running
+    /// container is refused unless `force`, which kills it first.
+    pub fn remove(&self, name_or_id: &str, force: bool) -> Result<Record> {
+        let r = self.find(name_or_id)?;
+        if r.effective_status() == Status::Running {
+            if !force {
+                bail!(
+                    "cannot remove container {}: it is running (stop it first, or use rm -f)",
+                    r.name
+                );
+            }
+            if let Some(pid) = r.pid {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+                for _ in 0..250 {
+                    if !r.is_alive() {
+                        break;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+            }
+        }
+        let _lock = self.lock()?;
+        let dir = self.dir_of(&r.id);
+        // Move aside first, so a crash never leaves half a record.
+        let trash = self.dir.join(format!(".rm-{}", r.id));
+        match fs::rename(&dir, &trash) {
+            Ok(()) => {
+                fs::remove_dir_all(&trash).with_context(|| format!("remove {}", trash.display()))?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("remove {}", dir.display())),
+        }
+        let mut names = self.names()?;
+        if names.get(&r.name) == Some(&r.id) {
+            names.remove(&r.name);
+            write_json_atomic(&self.dir.join("names.json"), &names)?;
+        }
+        Ok(r)
+    }
+    // ANCHOR_END: rm
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, name: &str) -> Record {
+        Record {
+            id: id.to_string(),
+            name: name.to_string(),
+            image: "busybox".into(),
+            image_id: Digest::of(b"x"),
+            command: vec!["sh".into()],
+            created: crate::clock::now_rfc3339(),
+            status: Status::Created,
+            pid: None,
+            pid_start: None,
+            exit_code: None,
+            started: None,
+            finished: None,
+            limits: BTreeMap::new(),
+            mounts: vec![],
+        }
+    }
+
+    #[test]
+    fn names_follow_docker() {
+        for good in ["a", "web", "web-1", "my_app.v2", "A9"] {
+            validate_name(good).unwrap();
+        }
+        for bad in ["", "-a", "_a", ".a", "a b", "a/b", "é", "a:b"] {
+            assert!(validate_name(bad).is_err(), "{bad:?} accepted");
+        }
+        let n = generate_name(&"ab".repeat(32));
+        validate_name(&n).unwrap();
+    }
+
+    #[test]
+    fn unique_names_and_records() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ContainerStore::new(tmp.path());
+        let a = record(&"a".repeat(64), "web");
+        store.create(&a).unwrap();
+        let err = store.create(&record(&"b".repeat(64), "web")).unwrap_err();
+        assert!(format!("{err:#}").contains("already in use"), "{err:#}");
+        assert_eq!(store.find("web").unwrap(), a);
+        assert_eq!(store.find("aaaa").unwrap(), a);
+        store.update(&a.id, |r| r.status = Status::Exited).unwrap();
+        assert_eq!(store.find("web").unwrap().status, Status::Exited);
+        store.remove("web", false).unwrap();
+        assert!(store.find("web").is_err());
+        store.create(&record(&"b".repeat(64), "web")).unwrap();
+    }
+
+    #[test]
+    fn concurrent_creates_pick_one_winner() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().to_path_buf();
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let root = root.clone();
+                std::thread::spawn(move || {
+                    ContainerStore::new(&root)
+                        .create(&record(&format!("{i:064}"), "same"))
+                        .is_ok()
+                })
+            })
+            .collect();
+        let wins = handles
+            .into_iter()
+            .map(|h| h.join().unwrap())
+            .filter(|ok| *ok)
+            .count();
+        assert_eq!(wins, 1);
+    }
+}

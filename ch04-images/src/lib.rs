@@ -1,0 +1,31 @@
+//! Chapter 4: images, container records, and a container becoming an image.
+//!
+//! The modules, in the order the book tells them:
+//!
+//! 1. [`digest`]: content addresses (`sha256:…`).
+//! 2. [`confine`] and [`unpack`]: unpacking an untrusted tar without letting
+//!    it write outside its destination.
+//! 3. [`whiteout`]: how a layer deletes files, in OCI's and overlayfs' terms.
+//! 4. [`split`] and [`layers`]: the layer store, one directory per diff-id.
+//! 5. [`images`]: image configurations, names and tags, `import`, `rmi`.
+//! 6. [`archive`]: `load` and `save` in the formats Docker and podman use.
+//! 7. [`tarwrite`] and [`commit`]: a container's changes as a new layer, and
+//!    `export`.
+//! 8. [`containers`]: names, ids and records of containers.
+//! 9. [`progress`]: a progress bar, only on a terminal.
+
+pub mod archive;
+pub mod cli;
+pub mod clock;
+pub mod commit;
+pub mod confine;
+pub mod containers;
+pub mod digest;
+pub mod images;
+pub mod layers;
+pub mod progress;
+pub mod run;
+pub mod split;
+pub mod tarwrite;
+pub mod unpack;
+pub mod whiteout;

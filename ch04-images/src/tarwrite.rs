@@ -1,0 +1,246 @@
+//! Packing a directory tree into a tar: a container's upper directory for
+//! `commit` (overlayfs whiteouts become OCI whiteouts), or its merged root
+//! filesystem for `export` (a flat tar, like `docker export`).
+//!
+//! The tree may belong to a running container, whose processes can rename
+//! and replace files while we read. So the walk uses descriptors, like the
+//! unpacker: each directory is opened with `O_NOFOLLOW` relative to its
+//! parent, and each file is opened before it is examined, so a directory
+//! swapped for a symlink to `/etc` mid-walk is not followed out of the tree.
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use nix::fcntl::{AtFlags, OFlag, openat, readlinkat};
+use nix::sys::stat::{FileStat, Mode, SFlag, fstat, fstatat, major, minor};
+use tar::{Builder, EntryType, Header};
+
+use crate::confine::Confined;
+use crate::whiteout;
+
+/// How to write the tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// An image layer: overlayfs whiteouts become `.wh.` entries.
+    Layer,
+    /// A flat root filesystem (no whiteouts can occur in a merged view).
+    Flat,
+}
+
+// ANCHOR: write_tree
+/// Writes the tree under `src` into `out` as a tar stream (entries sorted by
+/// name, so the same tree always gives the same bytes), then the end marker.
+/// `progress` is called with the bytes of each file written.
+pub fn write_tree<W: Write>(
+    src: &Path,
+    out: W,
+    dialect: Dialect,
+    progress: &mut dyn FnMut(u64),
+) -> Result<W> {
+    let root = Confined::open(src)?;
+    let mut builder = Builder::new(out);
+    let mut walker = Walker {
+        builder: &mut builder,
+        dialect,
+        links: HashMap::new(),
+        progress,
+    };
+    let fd = root
+        .fd()
+        .try_clone()
+        .context("dup a directory descriptor")?;
+    walker.dir(&fd, "")?;
+    builder.into_inner().context("finish the tar stream")
+}
+// ANCHOR_END: write_tree
+
+struct Walker<'a, W: Write> {
+    builder: &'a mut Builder<W>,
+    dialect: Dialect,
+    /// (device, inode) of files with several links → the first path written.
+    links: HashMap<(u64, u64), String>,
+    progress: &'a mut dyn FnMut(u64),
+}
+
+fn header(st: &FileStat, kind: EntryType) -> Header {
+    let mut h = Header::new_gnu();
+    h.set_entry_type(kind);
+    h.set_mode(st.st_mode & 0o7777);
+    h.set_uid(u64::from(st.st_uid));
+    h.set_gid(u64::from(st.st_gid));
+    h.set_mtime(st.st_mtime.max(0) as u64);
+    h.set_size(0);
+    h
+}
+
+fn kind_of(st: &FileStat) -> SFlag {
+    SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT
+}
+
+impl<W: Write> Walker<'_, W> {
+    fn dir(&mut self, dir: &OwnedFd, prefix: &str) -> Result<()> {
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        let mut d = nix::dir::Dir::from_fd(dir.try_clone().context("dup")?)
+            .with_context(|| format!("read directory /{prefix}"))?;
+        for e in d.iter() {
+            let e = e.with_context(|| format!("read directory /{prefix}"))?;
+            let n = e.file_name().to_bytes();
+            if n != b"." && n != b".." {
+                names.push(n.to_vec());
+            }
+        }
+        names.sort();
+        for raw in names {
+            let name = OsStr::from_bytes(&raw);
+            let path = format!("{prefix}{}", name.to_string_lossy());
+            let Ok(st) = fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) else {
+                continue; // removed while we walk: a running container
+            };
+            match kind_of(&st) {
+                SFlag::S_IFDIR => {
+                    let sub = match openat(
+                        dir,
+                        name,
+                        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                        Mode::empty(),
+                    ) {
+                        Ok(fd) => fd,
+                        Err(e) => return Err(e).with_context(|| format!("open /{path}")),
+                    };
+                    let st = fstat(&sub).with_context(|| format!("stat /{path}"))?;
+                    if self.dialect == Dialect::Layer
+                        && whiteout::get_xattr(&sub, c"trusted.overlay.redirect").is_some()
+                    {
+                        bail!(
+                            "/{path} was renamed with overlayfs redirect_dir=on, which a layer tar cannot express; mount overlays with redirect_dir=off"
+                        );
+                    }
+                    let mut h = header(&st, EntryType::Directory);
+                    self.builder
+                        .append_data(&mut h, format!("{path}/"), io::empty())
+                        .with_context(|| format!("write /{path}"))?;
+                    if self.dialect == Dialect::Layer && whiteout::is_opaque(&sub) {
+                        // ANCHOR: opaque_out
+                        let mut h = header(&st, EntryType::Regular);
+                        h.set_mode(0o644);
+                        self.builder
+                            .append_data(
+                                &mut h,
+                                format!("{path}/{}", whiteout::OPAQUE_MARKER),
+                                io::empty(),
+                            )
+                            .with_context(|| format!("write the opaque marker of /{path}"))?;
+                        // ANCHOR_END: opaque_out
+                    }
+                    self.dir(&sub, &format!("{path}/"))?;
+                }
+                SFlag::S_IFREG => {
+                    let fd = openat(
+                        dir,
+                        name,
+                        OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+                        Mode::empty(),
+                    )
+                    .with_context(|| format!("open /{path}"))?;
+                    let st = fstat(&fd).with_context(|| format!("stat /{path}"))?;
+                    if kind_of(&st) != SFlag::S_IFREG {
+                        continue; // swapped while we walk
+                    }
+                    if st.st_nlink > 1 {
+                        let key = (st.st_dev, st.st_ino);
+                        if let Some(first) = self.links.get(&key) {
+                            let mut h = header(&st, EntryType::Link);
+                            self.builder
+                                .append_link(&mut h, &path, first)
+                                .with_context(|| format!("write /{path}"))?;
+                            continue;
+                        }
+                        self.links.insert(key, path.clone());
+                    }
+                    let mut h = header(&st, EntryType::Regular);
+                    let size = st.st_size as u64;
+                    h.set_size(size);
+                    let file = std::fs::File::from(fd);
+                    // Exactly `size` bytes, even if the file grows meanwhile;
+                    // a file that shrank is an error rather than a bad tar.
+                    let mut reader = Exact {
+                        inner: file.take(size),
+                        left: size,
+                        path: &path,
+                    };
+                    self.builder
+                        .append_data(&mut h, &path, &mut reader)
+                        .with_context(|| format!("write /{path}"))?;
+                    (self.progress)(size);
+                }
+                SFlag::S_IFLNK => {
+                    let target =
+                        readlinkat(dir, name).with_context(|| format!("readlink /{path}"))?;
+                    let mut h = header(&st, EntryType::Symlink);
+                    self.builder
+                        .append_link(&mut h, &path, Path::new(&target))
+                        .with_context(|| format!("write /{path}"))?;
+                }
+                SFlag::S_IFCHR
+                    if whiteout::is_whiteout(st.st_mode, st.st_rdev)
+                        && self.dialect == Dialect::Layer =>
+                {
+                    // ANCHOR: whiteout_out
+                    let wh = format!("{prefix}{}{}", whiteout::PREFIX, name.to_string_lossy());
+                    let mut h = header(&st, EntryType::Regular);
+                    h.set_mode(0o644);
+                    self.builder
+                        .append_data(&mut h, &wh, io::empty())
+                        .with_context(|| format!("write the whiteout {wh}"))?;
+                    // ANCHOR_END: whiteout_out
+                }
+                k @ (SFlag::S_IFCHR | SFlag::S_IFBLK | SFlag::S_IFIFO) => {
+                    let kind = match k {
+                        SFlag::S_IFCHR => EntryType::Char,
+                        SFlag::S_IFBLK => EntryType::Block,
+                        _ => EntryType::Fifo,
+                    };
+                    let mut h = header(&st, kind);
+                    if kind != EntryType::Fifo {
+                        h.set_device_major(major(st.st_rdev) as u32)
+                            .context("device major")?;
+                        h.set_device_minor(minor(st.st_rdev) as u32)
+                            .context("device minor")?;
+                    }
+                    self.builder
+                        .append_data(&mut h, &path, io::empty())
+                        .with_context(|| format!("write /{path}"))?;
+                }
+                // Sockets cannot be archived; tar skips them too.
+                _ => {}
+            }
+        }
+        let _ = dir.as_fd();
+        Ok(())
+    }
+}
+
+struct Exact<'a, R> {
+    inner: R,
+    left: u64,
+    path: &'a str,
+}
+
+impl<R: Read> Read for Exact<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && self.left > 0 && !buf.is_empty() {
+            return Err(io::Error::other(format!(
+                "/{} shrank while it was being read",
+                self.path
+            )));
+        }
+        self.left -= n as u64;
+        Ok(n)
+    }
+}

@@ -1,0 +1,327 @@
+//! Unpacking an untrusted tar into a directory, confined to it.
+//!
+//! Every entry goes through [`crate::confine`]: its name must be a list of
+//! plain components, its parent directory is opened component by component
+//! without following links, and the entry is created relative to that
+//! descriptor. A hard link's target goes through the same checks, so it can
+//! only name a file of this layer. Symlinks are created as they are (an
+//! absolute target such as `/bin/busybox` is normal in a root filesystem and
+//! is resolved inside the container later), but nothing is ever written
+//! *through* one.
+//!
+//! In [`Whiteouts::Overlay`] mode, OCI whiteout entries become overlayfs
+//! whiteouts (see [`crate::whiteout`]).
+
+use std::ffi::OsStr;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use nix::errno::Errno;
+use nix::fcntl::{AtFlags, OFlag, openat};
+use nix::sys::stat::{
+    FchmodatFlags, Mode, SFlag, UtimensatFlags, fchmod, fchmodat, fstatat, futimens, mkdirat,
+    mknodat, utimensat,
+};
+use nix::sys::time::TimeSpec;
+use nix::unistd::{Gid, Uid, UnlinkatFlags, fchown, fchownat, linkat, symlinkat, unlinkat};
+use tar::EntryType;
+
+use crate::confine::{Confined, components, display};
+use crate::split::Marker;
+use crate::whiteout::{self, Name};
+
+/// What to do with OCI whiteout entries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Whiteouts {
+    /// Turn them into overlayfs whiteouts: for image layers.
+    Overlay,
+    /// Keep them as the plain files they are: for a `docker save` archive,
+    /// which is unpacked only to read the layer tars inside it.
+    Keep,
+}
+
+/// What an unpack did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    /// Entries processed.
+    pub entries: u64,
+    /// Bytes of file content written.
+    pub bytes: u64,
+}
+
+struct DirMeta {
+    path: Vec<u8>,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    mtime: u64,
+}
+
+// ANCHOR: unpack
+/// Unpacks the tar stream `reader` into the existing directory `dest`.
+/// With a `marker`, tells the tar-split recorder where file content lies.
+pub fn unpack<R: Read>(
+    archive: &mut tar::Archive<R>,
+    dest: &Path,
+    mode: Whiteouts,
+    marker: Option<&Marker>,
+) -> Result<Stats> {
+    let root = Confined::open(dest)?;
+    let mut stats = Stats::default();
+    let mut dirs = Vec::new();
+    let mut buf = vec![0u8; 1 << 18];
+    for entry in archive.entries().context("read the tar archive")? {
+        let mut entry = entry.context("read a tar entry")?;
+        let path = entry.path_bytes().into_owned();
+        let comps = components(&path)?;
+        stats.entries += 1;
+        let kind = entry.header().entry_type();
+        let Some(last) = comps.last() else {
+            continue; // "./": the destination itself
+        };
+        if mode == Whiteouts::Overlay {
+            match whiteout::classify(last) {
+                Name::Plain => {}
+                Name::Internal => continue,
+                Name::Opaque => {
+                    let dir = root.dir(&comps[..comps.len() - 1], true)?;
+                    whiteout::set_opaque(&dir)
+                        .with_context(|| format!("mark {} opaque", display(&comps)))?;
+                    continue;
+                }
+                Name::Whiteout(target) => {
+                    let (dir, _) = root.parent(&comps, true)?;
+                    remove_existing(&dir, target)?;
+                    whiteout::make_whiteout(&dir, target)?;
+                    continue;
+                }
+            }
+        }
+        let (dir, name) = root.parent(&comps, true)?;
+        let hdr = entry.header();
+        let meta = (
+            hdr.mode().context("tar header: mode")? & 0o7777,
+            hdr.uid().context("tar header: uid")?,
+            hdr.gid().context("tar header: gid")?,
+            hdr.mtime().context("tar header: mtime")?,
+        );
+        match kind {
+            EntryType::Directory => {
+                match mkdirat(&dir, name, Mode::from_bits_truncate(0o700)) {
+                    Ok(()) => {}
+                    Err(Errno::EEXIST) if is_dir(&dir, name) => {}
+                    Err(Errno::EEXIST) => {
+                        remove_existing(&dir, name)?;
+                        mkdirat(&dir, name, Mode::from_bits_truncate(0o700))
+                            .with_context(|| format!("mkdir {}", display(&comps)))?;
+                    }
+                    Err(e) => return Err(e).with_context(|| format!("mkdir {}", display(&comps))),
+                }
+                // Permissions and times are set at the end: creating the
+                // children changes the directory's mtime, and a read-only
+                // mode would get in the way of a non-root unpack.
+                let (mode, uid, gid, mtime) = meta;
+                dirs.push(DirMeta {
+                    path: path.clone(),
+                    mode,
+                    uid,
+                    gid,
+                    mtime,
+                });
+            }
+            EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
+                remove_existing(&dir, name)?;
+                let fd = openat(
+                    &dir,
+                    name,
+                    OFlag::O_WRONLY
+                        | OFlag::O_CREAT
+                        | OFlag::O_EXCL
+                        | OFlag::O_NOFOLLOW
+                        | OFlag::O_CLOEXEC,
+                    Mode::from_bits_truncate(0o600),
+                )
+                .with_context(|| format!("create {}", display(&comps)))?;
+                if let Some(m) = marker {
+                    if kind != EntryType::GNUSparse {
+                        m.file_content(entry.raw_file_position(), entry.size(), &path)
+                            .context("write the layer's tar-split")?;
+                    }
+                }
+                let mut file = std::fs::File::from(fd);
+                stats.bytes += copy(&mut entry, &mut file, &mut buf)
+                    .with_context(|| format!("write {}", display(&comps)))?;
+                set_meta(file.as_fd(), meta, &comps)?;
+            }
+            EntryType::Symlink => {
+                let target = entry
+                    .link_name_bytes()
+                    .with_context(|| format!("symlink {} has no target", display(&comps)))?
+                    .into_owned();
+                remove_existing(&dir, name)?;
+                symlinkat(OsStr::from_bytes(&target), &dir, name)
+                    .with_context(|| format!("symlink {}", display(&comps)))?;
+                let (_, uid, gid, mtime) = meta;
+                fchownat(
+                    &dir,
+                    name,
+                    Some(Uid::from_raw(uid as u32)),
+                    Some(Gid::from_raw(gid as u32)),
+                    AtFlags::AT_SYMLINK_NOFOLLOW,
+                )
+                .with_context(|| format!("lchown {}", display(&comps)))?;
+                let t = TimeSpec::new(mtime as i64, 0);
+                utimensat(&dir, name, &t, &t, UtimensatFlags::NoFollowSymlink)
+                    .with_context(|| format!("set times of {}", display(&comps)))?;
+            }
+            EntryType::Link => {
+                let target = entry
+                    .link_name_bytes()
+                    .with_context(|| format!("hard link {} has no target", display(&comps)))?
+                    .into_owned();
+                // The target is confined like any entry name: it can only be
+                // a file this archive already put in the destination.
+                let tcomps = components(&target)
+                    .with_context(|| format!("hard link {}", display(&comps)))?;
+                let (tdir, tname) = root.parent(&tcomps, false).with_context(|| {
+                    format!("hard link {} to {}", display(&comps), display(&tcomps))
+                })?;
+                if is_dir(&tdir, tname) {
+                    bail!(
+                        "refusing hard link {} to directory {}",
+                        display(&comps),
+                        display(&tcomps)
+                    );
+                }
+                remove_existing(&dir, name)?;
+                linkat(&tdir, tname, &dir, name, AtFlags::empty()).with_context(|| {
+                    format!("hard link {} to {}", display(&comps), display(&tcomps))
+                })?;
+            }
+            EntryType::Char | EntryType::Block | EntryType::Fifo => {
+                let sflag = match kind {
+                    EntryType::Char => SFlag::S_IFCHR,
+                    EntryType::Block => SFlag::S_IFBLK,
+                    _ => SFlag::S_IFIFO,
+                };
+                let dev = nix::sys::stat::makedev(
+                    u64::from(entry.header().device_major().ok().flatten().unwrap_or(0)),
+                    u64::from(entry.header().device_minor().ok().flatten().unwrap_or(0)),
+                );
+                remove_existing(&dir, name)?;
+                mknodat(&dir, name, sflag, Mode::from_bits_truncate(0o600), dev)
+                    .with_context(|| format!("mknod {}", display(&comps)))?;
+                let (mode, uid, gid, _) = meta;
+                fchownat(
+                    &dir,
+                    name,
+                    Some(Uid::from_raw(uid as u32)),
+                    Some(Gid::from_raw(gid as u32)),
+                    AtFlags::AT_SYMLINK_NOFOLLOW,
+                )
+                .with_context(|| format!("chown {}", display(&comps)))?;
+                // The node was just made by us in a directory nobody else
+                // writes to, so following "links" here cannot leave it.
+                fchmodat(
+                    &dir,
+                    name,
+                    Mode::from_bits_truncate(mode),
+                    FchmodatFlags::FollowSymlink,
+                )
+                .with_context(|| format!("chmod {}", display(&comps)))?;
+            }
+            // pax and GNU long-name records are consumed by the tar crate;
+            // anything else carries no file.
+            _ => {}
+        }
+    }
+    for d in dirs.iter().rev() {
+        // A later entry may have replaced the directory; then its metadata
+        // no longer applies.
+        let Ok(comps) = components(&d.path) else {
+            continue;
+        };
+        let Ok(fd) = root.dir(&comps, false) else {
+            continue;
+        };
+        set_meta(fd.as_fd(), (d.mode, d.uid, d.gid, d.mtime), &comps)?;
+    }
+    Ok(stats)
+}
+// ANCHOR_END: unpack
+
+fn set_meta(
+    fd: std::os::fd::BorrowedFd<'_>,
+    (mode, uid, gid, mtime): (u32, u64, u64, u64),
+    comps: &[&OsStr],
+) -> Result<()> {
+    // chown first: it clears set-uid and set-gid bits, which chmod restores.
+    fchown(
+        fd,
+        Some(Uid::from_raw(uid as u32)),
+        Some(Gid::from_raw(gid as u32)),
+    )
+    .with_context(|| format!("chown {}", display(comps)))?;
+    fchmod(fd, Mode::from_bits_truncate(mode))
+        .with_context(|| format!("chmod {}", display(comps)))?;
+    let t = TimeSpec::new(mtime as i64, 0);
+    futimens(fd, &t, &t).with_context(|| format!("set times of {}", display(comps)))
+}
+
+fn is_dir(dir: &OwnedFd, name: &OsStr) -> bool {
+    fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .is_ok_and(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR)
+}
+
+/// Removes whatever is at `name` in `dir` (a whole tree if it is a
+/// directory), never following links. A missing entry is fine.
+pub fn remove_existing(dir: &OwnedFd, name: &OsStr) -> Result<()> {
+    match unlinkat(dir, name, UnlinkatFlags::NoRemoveDir) {
+        Ok(()) | Err(Errno::ENOENT) => Ok(()),
+        Err(Errno::EISDIR) => remove_tree(dir, name),
+        Err(e) => Err(e).with_context(|| format!("remove {}", name.to_string_lossy())),
+    }
+}
+
+fn remove_tree(dir: &OwnedFd, name: &OsStr) -> Result<()> {
+    let sub = openat(
+        dir,
+        name,
+        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("open {}", name.to_string_lossy()))?;
+    let mut names = Vec::new();
+    let mut d =
+        nix::dir::Dir::from_fd(sub.try_clone().context("dup")?).context("read directory")?;
+    for e in d.iter() {
+        let e = e.context("read directory")?;
+        let n = e.file_name().to_bytes();
+        if n != b"." && n != b".." {
+            names.push(n.to_vec());
+        }
+    }
+    for n in names {
+        remove_existing(&sub, OsStr::from_bytes(&n))?;
+    }
+    unlinkat(dir, name, UnlinkatFlags::RemoveDir)
+        .with_context(|| format!("rmdir {}", name.to_string_lossy()))
+}
+
+/// Copies `r` into `w` through `buf`, returning the byte count.
+pub fn copy(r: &mut impl Read, w: &mut impl Write, buf: &mut [u8]) -> io::Result<u64> {
+    let mut n = 0u64;
+    loop {
+        let k = match r.read(buf) {
+            Ok(0) => return Ok(n),
+            Ok(k) => k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        w.write_all(&buf[..k])?;
+        n += k as u64;
+    }
+}
