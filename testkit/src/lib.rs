@@ -7,6 +7,8 @@
 //!   once from the host's busybox-static and cached under `target/`.
 //! - [`DataRoot`]: a temporary `--root` directory for one test.
 
+pub mod lab;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;

@@ -1,0 +1,336 @@
+//! The network hook: chapter 5's part of a container's life.
+//!
+//! ```text
+//! prepare   (parent, before clone)   reserve an address and the host ports, under
+//!                                    the lock; write hostname, hosts, resolv.conf
+//! attach    (parent, child waiting)  bridge, veth pair, the peer into the child's
+//!                                    namespace; inside it: eth0, address, route;
+//!                                    then the DNAT rules for the published ports
+//! cleanup   (parent, always)         delete the veth, release address and ports,
+//!                                    drop the rules, remove the files
+//! ```
+//!
+//! Everything an attachment creates is written down first (the endpoint
+//! record) and undone from that record, so [`release_container`] can clean up
+//! after a container whose `mydocker` process died.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, anyhow, bail};
+use ch01_namespaces::lifecycle::Hook;
+use ch01_namespaces::spec::Spec;
+use nix::unistd::Pid;
+
+use crate::cli::NetworkArgs;
+use crate::files;
+use crate::netlink::{self, Interface};
+use crate::network::{enable_ip_forward, sync_rules};
+use crate::ports::{self, PortMapping};
+use crate::state::{Endpoint, Store};
+
+/// `--network` values that mean "no network": the container keeps its own
+/// empty network namespace with only `lo`.
+const NO_NETWORK: &str = "none";
+
+/// Chapter 5's hook: connects a container to a network (or to none) and
+/// gives it its `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`.
+pub struct Network {
+    root: PathBuf,
+    network: Option<String>,
+    ports: Vec<PortMapping>,
+    dns: Vec<IpAddr>,
+    files_dir: PathBuf,
+    aliases: Vec<String>,
+    endpoint: Option<Endpoint>,
+}
+
+impl Network {
+    /// A hook for the options `args`, keeping its state under data root
+    /// `root` and writing the container's three files into `files_dir`.
+    pub fn new(root: &Path, args: &NetworkArgs, files_dir: impl Into<PathBuf>) -> Result<Network> {
+        let network = args.network.clone().filter(|n| n != NO_NETWORK);
+        if network.as_deref() == Some("host") {
+            bail!(
+                "--network host is not supported: a container always gets its own network namespace"
+            );
+        }
+        if network.is_none() && !args.publish.is_empty() {
+            bail!("publishing a port (-p) needs a network: add --network NAME");
+        }
+        Ok(Network {
+            root: root.to_path_buf(),
+            network,
+            ports: args.publish.clone(),
+            dns: args.dns.clone(),
+            files_dir: files_dir.into(),
+            aliases: Vec::new(),
+            endpoint: None,
+        })
+    }
+
+    /// Also lists `name` (the container's name) beside its hostname in
+    /// `/etc/hosts`.
+    pub fn alias(mut self, name: impl Into<String>) -> Network {
+        self.aliases.push(name.into());
+        self
+    }
+
+    /// The files to bind-mount into the container: (path on the host, path
+    /// inside). They exist once `prepare` has run.
+    pub fn files(&self) -> Vec<(PathBuf, &'static str)> {
+        files::FILES
+            .iter()
+            .map(|(name, inside)| (self.files_dir.join(name), *inside))
+            .collect()
+    }
+
+    /// The container's address, once `prepare` has reserved it.
+    pub fn address(&self) -> Option<Ipv4Addr> {
+        self.endpoint.as_ref().map(|e| e.address)
+    }
+
+    // ANCHOR: reserve
+    /// Under the lock: checks the network and the ports, takes the lowest
+    /// free address, picks a veth name and records it all as the
+    /// container's endpoint. Either everything is recorded or nothing.
+    fn reserve(&self, id: &str, name: &str) -> Result<Endpoint> {
+        let store = Store::new(&self.root);
+        if !store.exists() {
+            bail!("network {name} not found");
+        }
+        let locked = store.lock()?;
+        let network = locked
+            .network(name)?
+            .ok_or_else(|| anyhow!("network {name} not found"))?;
+        let endpoints = locked.endpoints()?;
+        ports::check_conflicts(
+            &self.ports,
+            endpoints
+                .iter()
+                .filter(|e| e.container_id != id)
+                .map(|e| (short(&e.container_id), e.ports.as_slice())),
+        )?;
+        for mapping in &self.ports {
+            ports::probe_host(mapping)?;
+        }
+        let mut ipam = locked.ipam(&network)?;
+        let address = ipam.allocate(id)?;
+        let endpoint = Endpoint {
+            container_id: id.to_string(),
+            network: network.name.clone(),
+            bridge: network.bridge.clone(),
+            address,
+            host_veth: veth_name(id, &endpoints)?,
+            ports: self.ports.clone(),
+        };
+        locked.save_ipam(&network.name, &ipam)?;
+        locked.save_endpoint(&endpoint)?;
+        Ok(endpoint)
+    }
+    // ANCHOR_END: reserve
+
+    // ANCHOR: wire
+    /// Everything between the host and the container's namespace.
+    fn wire(&self, endpoint: &Endpoint, pid: Pid) -> Result<()> {
+        let store = Store::new(&self.root);
+        let network = {
+            let locked = store.lock()?;
+            let network = locked
+                .network(&endpoint.network)?
+                .ok_or_else(|| anyhow!("network {} was removed", endpoint.network))?;
+            // The bridge disappears with a reboot while the record stays:
+            // bring it back.
+            netlink::block_on(|h| async move {
+                netlink::ensure_bridge(
+                    &h,
+                    &network.bridge,
+                    network.gateway,
+                    network.subnet.prefix_len(),
+                )
+                .await
+                .map(|_| network)
+            })?
+        };
+        let peer = peer_name(&endpoint.host_veth);
+        netlink::create_veth(&endpoint.host_veth, &peer, &endpoint.bridge, pid)?;
+        let iface = Interface {
+            address: endpoint.address,
+            prefix: network.subnet.prefix_len(),
+            gateway: network.gateway,
+        };
+        netlink::configure_container(pid, Some((&peer, iface)))?;
+        let locked = store.lock()?;
+        enable_ip_forward()?;
+        sync_rules(&locked)
+    }
+    // ANCHOR_END: wire
+}
+
+impl Hook for Network {
+    fn name(&self) -> &'static str {
+        "network"
+    }
+
+    fn prepare(&mut self, spec: &mut Spec) -> Result<()> {
+        if let Some(name) = self.network.clone() {
+            self.endpoint = Some(self.reserve(&spec.id, &name)?);
+        }
+        files::write_files(
+            &self.files_dir,
+            &spec.hostname,
+            &self.aliases,
+            self.address(),
+            &self.dns,
+        )?;
+        Ok(())
+    }
+
+    fn attach(&mut self, _spec: &Spec, pid: Pid) -> Result<()> {
+        match &self.endpoint {
+            Some(endpoint) => self.wire(endpoint, pid),
+            None => netlink::configure_container(pid, None),
+        }
+    }
+
+    fn cleanup(&mut self, spec: &Spec) -> Result<()> {
+        let files = files::remove_files(&self.files_dir);
+        let network = if self.network.is_some() {
+            release_container(&self.root, &spec.id)
+        } else {
+            Ok(())
+        };
+        self.endpoint = None;
+        network.and(files)
+    }
+}
+
+// ANCHOR: release
+/// Undoes container `id`'s network attachment from what is on disk: deletes
+/// its veth, releases its address and ports, and rewrites the rules without
+/// them. Does nothing for a container without one, so it is safe to call
+/// for any container, any number of times (chapter 6 calls it for containers
+/// whose `mydocker` process died).
+pub fn release_container(root: &Path, id: &str) -> Result<()> {
+    let store = Store::new(root);
+    if !store.exists() {
+        return Ok(());
+    }
+    let locked = store.lock()?;
+    let endpoint = locked.endpoint(id)?;
+    let mut first_error = None;
+    if let Some(endpoint) = &endpoint {
+        // Usually gone already: a veth pair dies with the container's
+        // namespace. Not yet, if the container is still being torn down.
+        if let Err(e) = netlink::delete_link(&endpoint.host_veth) {
+            first_error.get_or_insert(e);
+        }
+    }
+    let mut released = false;
+    for network in locked.networks()? {
+        let mut ipam = locked.ipam(&network)?;
+        if !ipam.release(id).is_empty() {
+            released = true;
+            if let Err(e) = locked.save_ipam(&network.name, &ipam) {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if endpoint.is_some() {
+        if let Err(e) = locked.remove_endpoint(id) {
+            first_error.get_or_insert(e);
+        }
+    }
+    if endpoint.is_some() || released {
+        if let Err(e) = sync_rules(&locked) {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error
+        .map_or(Ok(()), Err)
+        .with_context(|| format!("release the network of container {}", short(id)))
+}
+// ANCHOR_END: release
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+// ANCHOR: veth_name
+/// The host end of the container's veth pair: `veth` and the first seven
+/// hex digits of its id, or more digits if another container already has
+/// that name. At most 15 bytes, the kernel's limit for interface names.
+fn veth_name(id: &str, endpoints: &[Endpoint]) -> Result<String> {
+    let hex: String = id.chars().filter(|c| c.is_ascii_hexdigit()).collect();
+    (7..=11)
+        .filter(|&n| n <= hex.len())
+        .map(|n| format!("veth{}", &hex[..n]))
+        .find(|name| {
+            endpoints
+                .iter()
+                .all(|e| &e.host_veth != name || e.container_id == id)
+        })
+        .ok_or_else(|| anyhow!("no free veth name for container {}", short(id)))
+}
+
+/// The container's end before it is renamed to `eth0` inside: `cif-` (the
+/// seed's name for it) and the same digits as the host end.
+fn peer_name(host_veth: &str) -> String {
+    format!(
+        "cif-{}",
+        &host_veth["veth".len()..]
+            .chars()
+            .take(11)
+            .collect::<String>()
+    )
+}
+// ANCHOR_END: veth_name
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn endpoint(id: &str, veth: &str) -> Endpoint {
+        Endpoint {
+            container_id: id.into(),
+            network: "n".into(),
+            bridge: "n".into(),
+            address: "10.0.0.2".parse().unwrap(),
+            host_veth: veth.into(),
+            ports: vec![],
+        }
+    }
+
+    #[test]
+    fn veth_names() {
+        let id = "1a2b3c4d5e6f7a8b9c0d";
+        assert_eq!(veth_name(id, &[]).unwrap(), "veth1a2b3c4");
+        let taken = [endpoint("1a2b3c4ffff", "veth1a2b3c4")];
+        assert_eq!(veth_name(id, &taken).unwrap(), "veth1a2b3c4d");
+        assert_eq!(peer_name("veth1a2b3c4"), "cif-1a2b3c4");
+        assert!(peer_name("veth1a2b3c4d5e").len() <= 15);
+    }
+
+    #[test]
+    fn options_are_checked_up_front() {
+        let root = Path::new("/nonexistent");
+        let args = |net: Option<&str>, p: &[&str]| NetworkArgs {
+            network: net.map(String::from),
+            publish: p.iter().map(|p| p.parse().unwrap()).collect(),
+            dns: vec![],
+        };
+        assert!(Network::new(root, &args(None, &["81:81"]), "/x").is_err());
+        assert!(Network::new(root, &args(Some("host"), &[]), "/x").is_err());
+        assert!(Network::new(root, &args(Some("none"), &["1:1"]), "/x").is_err());
+        let net = Network::new(root, &args(Some("none"), &[]), "/x").unwrap();
+        assert!(net.network.is_none());
+        assert_eq!(net.files()[1], (PathBuf::from("/x/hosts"), "/etc/hosts"));
+    }
+
+    #[test]
+    fn release_of_nothing_is_fine() {
+        let root = tempfile::tempdir().unwrap();
+        release_container(root.path(), "abc").unwrap();
+        assert!(!root.path().join("networks").exists());
+    }
+}

@@ -1,0 +1,343 @@
+//! Links, addresses and routes, through rtnetlink: the same messages
+//! `ip link`, `ip addr` and `ip route` send to the kernel, without running
+//! them.
+//!
+//! rtnetlink is asynchronous (tokio). mydocker is not: it must `clone` the
+//! container while it is still a single thread, so no runtime may exist
+//! before that. Each function here therefore builds a small current-thread
+//! runtime for its own work and drops it when done: no thread is left
+//! behind, and nothing is shared.
+//!
+//! A netlink socket talks to the network namespace of the thread that
+//! opened it. To configure the inside of a container, [`configure_container`]
+//! starts a thread, moves only that thread into the container's network
+//! namespace with `setns(2)`, and opens its socket there.
+
+use std::fs::File;
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr};
+use std::os::fd::AsRawFd;
+
+use anyhow::{Context, Result, anyhow, bail};
+use futures_util::TryStreamExt;
+use nix::errno::Errno;
+use nix::sched::CloneFlags;
+use nix::unistd::Pid;
+use rtnetlink::packet_route::link::{InfoKind, LinkAttribute, LinkInfo};
+use rtnetlink::{
+    Handle, LinkBridge, LinkBridgePort, LinkUnspec, LinkVeth, RouteMessageBuilder, new_connection,
+};
+
+/// The container's interface name, as Docker names it.
+pub const CONTAINER_IFNAME: &str = "eth0";
+
+/// Turns an rtnetlink error into the kernel's errno where there is one, so
+/// messages read like every other system call error in mydocker.
+fn nl_error(err: rtnetlink::Error) -> anyhow::Error {
+    match errno(&err) {
+        Some(e) => anyhow::Error::new(e),
+        None => anyhow!("{err}"),
+    }
+}
+
+fn errno(err: &rtnetlink::Error) -> Option<Errno> {
+    match err {
+        rtnetlink::Error::NetlinkError(msg) => msg.code.map(|c| Errno::from_raw(-c.get())),
+        _ => None,
+    }
+}
+
+/// `Ok(())` when `result` failed only because the thing already exists.
+fn exists_ok(result: Result<(), rtnetlink::Error>) -> Result<(), rtnetlink::Error> {
+    match result {
+        Err(e) if errno(&e) == Some(Errno::EEXIST) => Ok(()),
+        other => other,
+    }
+}
+
+// ANCHOR: block_on
+/// Runs `work` with a netlink handle on a current-thread runtime that lives
+/// only for this call.
+pub fn block_on<T, F, Fut>(work: F) -> Result<T>
+where
+    F: FnOnce(Handle) -> Fut,
+    Fut: Future<Output = Result<T>>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .context("build a tokio runtime for netlink")?;
+    runtime.block_on(async move {
+        let (connection, handle, _) = new_connection().context("open a netlink socket")?;
+        let connection = tokio::spawn(connection);
+        let result = work(handle).await;
+        connection.abort();
+        result
+    })
+}
+// ANCHOR_END: block_on
+
+/// The index of link `name`, or `None` if there is no such link.
+pub async fn link_index(handle: &Handle, name: &str) -> Result<Option<u32>> {
+    Ok(link(handle, name).await?.map(|(index, _)| index))
+}
+
+/// The index and kind (`bridge`, `veth`, ...) of link `name`.
+async fn link(handle: &Handle, name: &str) -> Result<Option<(u32, Option<InfoKind>)>> {
+    let mut links = handle.link().get().match_name(name.to_string()).execute();
+    match links.try_next().await {
+        Ok(Some(msg)) => {
+            let kind = msg.attributes.iter().find_map(|a| match a {
+                LinkAttribute::LinkInfo(infos) => infos.iter().find_map(|i| match i {
+                    LinkInfo::Kind(kind) => Some(kind.clone()),
+                    _ => None,
+                }),
+                _ => None,
+            });
+            Ok(Some((msg.header.index, kind)))
+        }
+        Ok(None) => Ok(None),
+        Err(e) if errno(&e) == Some(Errno::ENODEV) => Ok(None),
+        Err(e) => Err(nl_error(e)).with_context(|| format!("look up link {name}")),
+    }
+}
+
+async fn set_up(handle: &Handle, index: u32, name: &str) -> Result<()> {
+    handle
+        .link()
+        .change(LinkUnspec::new_with_index(index).up().build())
+        .execute()
+        .await
+        .map_err(nl_error)
+        .with_context(|| format!("set link {name} up"))
+}
+
+// ANCHOR: bridge
+/// Makes sure bridge `name` exists with address `gateway/prefix` and is up:
+/// creates it if it is missing (after a reboot, say). Refuses a link of that
+/// name that is not a bridge. Returns the bridge's index and whether it was
+/// created now.
+pub async fn ensure_bridge(
+    handle: &Handle,
+    name: &str,
+    gateway: Ipv4Addr,
+    prefix: u8,
+) -> Result<(u32, bool)> {
+    let (index, created) = match link(handle, name).await? {
+        Some((index, Some(InfoKind::Bridge))) => (index, false),
+        Some(_) => bail!("interface {name} exists and is not a bridge"),
+        None => {
+            handle
+                .link()
+                .add(LinkBridge::new(name).build())
+                .execute()
+                .await
+                .map_err(nl_error)
+                .with_context(|| format!("create bridge {name}"))?;
+            let index = link_index(handle, name)
+                .await?
+                .ok_or_else(|| anyhow!("bridge {name} vanished after it was created"))?;
+            (index, true)
+        }
+    };
+    // The bridge is the containers' gateway: it holds the gateway address,
+    // and the kernel adds the route to the subnet through it.
+    exists_ok(
+        handle
+            .address()
+            .add(index, IpAddr::V4(gateway), prefix)
+            .execute()
+            .await,
+    )
+    .map_err(nl_error)
+    .with_context(|| format!("add address {gateway}/{prefix} to bridge {name}"))?;
+    set_up(handle, index, name).await?;
+    Ok((index, created))
+}
+// ANCHOR_END: bridge
+
+/// Creates a bridge that must not exist yet.
+pub fn create_bridge(name: &str, gateway: Ipv4Addr, prefix: u8) -> Result<()> {
+    block_on(|h| async move {
+        if link_index(&h, name).await?.is_some() {
+            bail!("interface {name} already exists on this host");
+        }
+        let result = ensure_bridge(&h, name, gateway, prefix).await;
+        if result.is_err() {
+            // Undo a half-configured bridge; it was ours, created just now.
+            let _ = delete(&h, name).await;
+        }
+        result.map(drop)
+    })
+}
+
+/// Deletes link `name`; `Ok(false)` if it did not exist.
+pub async fn delete(handle: &Handle, name: &str) -> Result<bool> {
+    let Some(index) = link_index(handle, name).await? else {
+        return Ok(false);
+    };
+    match handle.link().del(index).execute().await {
+        Ok(()) => Ok(true),
+        Err(e) if errno(&e) == Some(Errno::ENODEV) => Ok(false),
+        Err(e) => Err(nl_error(e)).with_context(|| format!("delete link {name}")),
+    }
+}
+
+/// Deletes link `name` if it exists; true if it did.
+pub fn delete_link(name: &str) -> Result<bool> {
+    block_on(|h| async move { delete(&h, name).await })
+}
+
+/// True if link `name` exists in the current network namespace.
+pub fn link_exists(name: &str) -> Result<bool> {
+    block_on(|h| async move { Ok(link_index(&h, name).await?.is_some()) })
+}
+
+// ANCHOR: veth
+/// Creates the veth pair `host`/`peer`, puts `host` on `bridge` and up, and
+/// moves `peer` into the network namespace of process `pid`.
+///
+/// A veth pair is a virtual cable: what goes in one end comes out of the
+/// other. One end stays on the host as a port of the bridge; the other is
+/// moved into the container, where it becomes `eth0`.
+pub fn create_veth(host: &str, peer: &str, bridge: &str, pid: Pid) -> Result<()> {
+    let netns_path = format!("/proc/{pid}/ns/net");
+    let netns = File::open(&netns_path).with_context(|| format!("open {netns_path}"))?;
+    block_on(|h| async move {
+        let bridge_index = link_index(&h, bridge)
+            .await?
+            .ok_or_else(|| anyhow!("bridge {bridge} does not exist"))?;
+        h.link()
+            .add(LinkVeth::new(host, peer).build())
+            .execute()
+            .await
+            .map_err(nl_error)
+            .with_context(|| format!("create veth pair {host} and {peer}"))?;
+        let host_index = link_index(&h, host)
+            .await?
+            .ok_or_else(|| anyhow!("veth {host} vanished after it was created"))?;
+        let peer_index = link_index(&h, peer)
+            .await?
+            .ok_or_else(|| anyhow!("veth {peer} vanished after it was created"))?;
+        h.link()
+            .change(
+                LinkUnspec::new_with_index(host_index)
+                    .controller(bridge_index)
+                    .up()
+                    .build(),
+            )
+            .execute()
+            .await
+            .map_err(nl_error)
+            .with_context(|| format!("attach {host} to bridge {bridge}"))?;
+        // Hairpin mode lets the bridge send a frame back out of the port it
+        // came in on. A container that reaches its own published port through
+        // a host address needs it when bridge-nf-call-iptables is on: the
+        // DNAT then happens while the frame is being bridged, and the new
+        // destination sits behind the very port the frame came from.
+        h.link()
+            .set_port(LinkBridgePort::new(host_index).hairpin(true).build())
+            .execute()
+            .await
+            .map_err(nl_error)
+            .with_context(|| format!("turn on hairpin mode on {host}"))?;
+        h.link()
+            .change(
+                LinkUnspec::new_with_index(peer_index)
+                    .setns_by_fd(netns.as_raw_fd())
+                    .build(),
+            )
+            .execute()
+            .await
+            .map_err(nl_error)
+            .with_context(|| format!("move {peer} into {netns_path}"))?;
+        Ok(())
+    })
+}
+// ANCHOR_END: veth
+
+/// The container's side of an attachment: its address and gateway.
+#[derive(Debug, Clone, Copy)]
+pub struct Interface {
+    /// The container's address.
+    pub address: Ipv4Addr,
+    /// The subnet's prefix length.
+    pub prefix: u8,
+    /// The default route's next hop: the bridge.
+    pub gateway: Ipv4Addr,
+}
+
+// ANCHOR: configure_container
+/// Inside the network namespace of process `pid`: brings `lo` up and, when
+/// there is an interface, renames `peer` to `eth0`, gives it its address,
+/// brings it up and adds the default route via the gateway.
+///
+/// The work runs on a thread of its own that joins the container's network
+/// namespace with `setns(2)`. Only that thread changes namespace (a network
+/// namespace, unlike a mount namespace, can be joined by one thread of a
+/// multi-threaded process), the rest of mydocker stays on the host, and the
+/// thread's namespace goes away with the thread.
+pub fn configure_container(pid: Pid, peer: Option<(&str, Interface)>) -> Result<()> {
+    let netns_path = format!("/proc/{pid}/ns/net");
+    let netns = File::open(&netns_path).with_context(|| format!("open {netns_path}"))?;
+    let peer = peer.map(|(name, iface)| (name.to_string(), iface));
+    let thread = std::thread::Builder::new()
+        .name("container-netns".into())
+        .spawn(move || -> Result<()> {
+            nix::sched::setns(&netns, CloneFlags::CLONE_NEWNET)
+                .with_context(|| format!("setns into {netns_path}"))?;
+            block_on(|h| async move {
+                let lo = link_index(&h, "lo")
+                    .await?
+                    .ok_or_else(|| anyhow!("the container has no lo"))?;
+                set_up(&h, lo, "lo").await?;
+                if let Some((peer, iface)) = peer {
+                    configure_eth0(&h, &peer, iface).await?;
+                }
+                Ok(())
+            })
+        })
+        .context("start a thread for the container's network namespace")?;
+    thread
+        .join()
+        .map_err(|_| anyhow!("the container network thread panicked"))?
+}
+
+async fn configure_eth0(h: &Handle, peer: &str, iface: Interface) -> Result<()> {
+    let index = link_index(h, peer)
+        .await?
+        .ok_or_else(|| anyhow!("{peer} did not arrive in the container"))?;
+    // A link can only be renamed while it is down; it still is.
+    h.link()
+        .change(
+            LinkUnspec::new_with_index(index)
+                .name(CONTAINER_IFNAME.to_string())
+                .build(),
+        )
+        .execute()
+        .await
+        .map_err(nl_error)
+        .with_context(|| format!("rename {peer} to {CONTAINER_IFNAME}"))?;
+    let Interface {
+        address,
+        prefix,
+        gateway,
+    } = iface;
+    exists_ok(
+        h.address()
+            .add(index, IpAddr::V4(address), prefix)
+            .execute()
+            .await,
+    )
+    .map_err(nl_error)
+    .with_context(|| format!("add address {address}/{prefix} to {CONTAINER_IFNAME}"))?;
+    set_up(h, index, CONTAINER_IFNAME).await?;
+    let route = RouteMessageBuilder::<Ipv4Addr>::new()
+        .gateway(gateway)
+        .output_interface(index)
+        .build();
+    exists_ok(h.route().add(route).execute().await)
+        .map_err(nl_error)
+        .with_context(|| format!("add default route via {gateway}"))
+}
+// ANCHOR_END: configure_container
