@@ -33,6 +33,12 @@ use crate::state::{Endpoint, Store};
 /// empty network namespace with only `lo`.
 const NO_NETWORK: &str = "none";
 
+/// How the container's files get into its root filesystem: called in the
+/// child, before `pivot_root`, with the root filesystem (`/` when the
+/// container has none of its own), a file on the host, and where it goes
+/// inside (`/etc/hosts`).
+pub type Binder = Box<dyn Fn(&Path, &Path, &Path) -> Result<()>>;
+
 /// Chapter 5's hook: connects a container to a network (or to none) and
 /// gives it its `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`.
 pub struct Network {
@@ -42,6 +48,7 @@ pub struct Network {
     dns: Vec<IpAddr>,
     files_dir: PathBuf,
     aliases: Vec<String>,
+    binder: Option<Binder>,
     endpoint: Option<Endpoint>,
 }
 
@@ -65,6 +72,7 @@ impl Network {
             dns: args.dns.clone(),
             files_dir: files_dir.into(),
             aliases: Vec::new(),
+            binder: None,
             endpoint: None,
         })
     }
@@ -73,6 +81,17 @@ impl Network {
     /// `/etc/hosts`.
     pub fn alias(mut self, name: impl Into<String>) -> Network {
         self.aliases.push(name.into());
+        self
+    }
+
+    /// Bind-mounts the three files into the container in the `enter` step,
+    /// with `binder` (chapter 3's `bind_into_rootfs`, say). Without one,
+    /// the files are only written, and [`Network::files`] says where.
+    pub fn bind_with(
+        mut self,
+        binder: impl Fn(&Path, &Path, &Path) -> Result<()> + 'static,
+    ) -> Network {
+        self.binder = Some(Box::new(binder));
         self
     }
 
@@ -191,6 +210,18 @@ impl Hook for Network {
             Some(endpoint) => self.wire(endpoint, pid),
             None => netlink::configure_container(pid, None),
         }
+    }
+
+    fn enter(&self, spec: &Spec) -> Result<()> {
+        let Some(binder) = &self.binder else {
+            return Ok(());
+        };
+        let rootfs = spec.rootfs.as_deref().unwrap_or(Path::new("/"));
+        for (source, inside) in self.files() {
+            binder(rootfs, &source, Path::new(inside))
+                .with_context(|| format!("bind-mount {} on {inside}", source.display()))?;
+        }
+        Ok(())
     }
 
     fn cleanup(&mut self, spec: &Spec) -> Result<()> {

@@ -12,9 +12,8 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use ch01_namespaces::cli::{CommandArgs, ContainerArgs};
 use ch01_namespaces::exit::run_main;
-use ch01_namespaces::lifecycle::{Container, Hook};
+use ch01_namespaces::lifecycle::Container;
 use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
-use ch01_namespaces::spec::Spec;
 use ch05_network::cli::{NetworkArgs, NetworkCommand, run_network_command};
 use ch05_network::{Network, release_container};
 use clap::{Args, Parser, Subcommand};
@@ -82,13 +81,12 @@ fn main() -> ExitCode {
 fn run(root: &Path, args: RunArgs) -> Result<i32> {
     let spec = args.container.to_spec(args.command.command)?;
     let state = StateDir(root.join("containers").join(&spec.id));
-    let network = Network::new(root, &args.network, state.0.join("etc"))?;
-    let binds = EtcBinds(network.files());
+    let network =
+        Network::new(root, &args.network, state.0.join("network"))?.bind_with(bind_over_host_file);
     Container::new(spec)
         .hook(PrivateMounts)
         .hook(Hostname)
         .hook(network)
-        .hook(binds)
         .hook(ProcFs)
         .start()?
         .wait()
@@ -107,30 +105,21 @@ impl Drop for StateDir {
     }
 }
 
-/// Bind-mounts the network hook's files over the host's `/etc` files, in
-/// the child's private mount namespace (so after `PrivateMounts`).
-struct EtcBinds(Vec<(PathBuf, &'static str)>);
-
-impl Hook for EtcBinds {
-    fn name(&self) -> &'static str {
-        "/etc files"
+/// Chapter 5's binder: the container uses the host's root filesystem, so
+/// each file is bind-mounted over the host's, in the container's private
+/// mount namespace (`PrivateMounts` runs first) where the host never sees it.
+fn bind_over_host_file(rootfs: &Path, source: &Path, inside: &Path) -> Result<()> {
+    let target = rootfs.join(inside.strip_prefix("/").unwrap_or(inside));
+    // A bind mount needs something to mount over.
+    if !target.exists() {
+        return Ok(());
     }
-
-    fn enter(&self, _spec: &Spec) -> Result<()> {
-        for (source, target) in &self.0 {
-            // A bind mount needs something to mount over.
-            if !Path::new(target).exists() {
-                continue;
-            }
-            mount(
-                Some(source.as_path()),
-                *target,
-                None::<&str>,
-                MsFlags::MS_BIND,
-                None::<&str>,
-            )
-            .with_context(|| format!("bind-mount {} on {target}", source.display()))?;
-        }
-        Ok(())
-    }
+    mount(
+        Some(source),
+        &target,
+        None::<&str>,
+        MsFlags::MS_BIND,
+        None::<&str>,
+    )
+    .with_context(|| format!("mount --bind {} {}", source.display(), target.display()))
 }
