@@ -165,3 +165,87 @@ pub fn validate_image_name(name: &str) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ch01_namespaces::dialect::normalize;
+    use clap::CommandFactory;
+
+    fn parse(line: &str) -> Result<Cli, clap::Error> {
+        let args = normalize(&Cli::command(), line.split(' ').map(Into::into).collect());
+        Cli::try_parse_from(args)
+    }
+
+    fn run_args(line: &str) -> RunArgs {
+        match parse(line).unwrap().command {
+            Command::Run(run) => run,
+        }
+    }
+
+    #[test]
+    fn image_comes_before_the_command() {
+        let run = run_args("x run -ti busybox sh -c -v");
+        assert!(run.container.tty && run.container.interactive);
+        assert_eq!(run.image.image, "busybox");
+        // Everything after the image is the command's, flags included.
+        assert_eq!(run.image.command(), ["sh", "-c", "-v"]);
+        assert!(run.volumes.volumes.is_empty());
+    }
+
+    #[test]
+    fn without_a_command_the_default_is_sh() {
+        let run = run_args("x run -it busybox");
+        assert_eq!(run.image.command(), [DEFAULT_COMMAND]);
+    }
+
+    #[test]
+    fn volumes_repeat_and_mix_with_the_other_chapters_flags() {
+        let run = run_args("x run -v /a:/b -m 64m --volume /c:/d:ro -h box busybox true");
+        assert_eq!(
+            run.volumes.volumes,
+            [
+                Volume::parse("/a:/b").unwrap(),
+                Volume::parse("/c:/d:ro").unwrap()
+            ]
+        );
+        assert_eq!(run.limits.memory.as_deref(), Some("64m"));
+        assert_eq!(run.container.hostname.as_deref(), Some("box"));
+        assert_eq!(run.image.command(), ["true"]);
+    }
+
+    #[test]
+    fn seed_spellings() {
+        let run = run_args("x run -ti -cpushare 512 busybox sh");
+        assert_eq!(run.limits.cpu_shares.as_deref(), Some("512"));
+        assert_eq!(run.image.image, "busybox");
+    }
+
+    #[test]
+    fn root_is_global() {
+        let cli = parse("x --root /tmp/r run busybox").unwrap();
+        assert_eq!(cli.root.root, PathBuf::from("/tmp/r"));
+        let cli = parse("x run --root /tmp/s busybox").unwrap();
+        assert_eq!(cli.root.root, PathBuf::from("/tmp/s"));
+    }
+
+    #[test]
+    fn a_malformed_volume_is_a_clap_error() {
+        let err = parse("x run -v nocolon busybox").unwrap_err();
+        assert!(
+            err.to_string().contains("invalid volume \"nocolon\""),
+            "{err}"
+        );
+        assert!(parse("x run").is_err(), "IMAGE is required");
+    }
+
+    #[test]
+    fn image_names() {
+        for good in ["busybox", "nginx-alpine", "my_app.v2", "0ad"] {
+            validate_image_name(good).unwrap();
+        }
+        for bad in ["", ".x", "-x", "a/b", "..", "a b", &"x".repeat(129)] {
+            assert!(validate_image_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}
