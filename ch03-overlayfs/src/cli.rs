@@ -59,8 +59,14 @@ impl RootArgs {
 /// Bind mounts from the host into the container.
 #[derive(Args, Debug, Clone, Default)]
 pub struct VolumeArgs {
-    /// Bind mount a host path: HOST:CONTAINER[:ro] (repeatable)
-    #[arg(short = 'v', long = "volume", value_name = "HOST:CONTAINER[:ro]", value_parser = parse_volume)]
+    /// The `-v HOST:CONTAINER[:ro]` options, in the order given.
+    #[arg(
+        short = 'v',
+        long = "volume",
+        value_name = "HOST:CONTAINER[:ro]",
+        value_parser = parse_volume,
+        help = "Bind mount a host path: HOST:CONTAINER[:ro] (repeatable)"
+    )]
     pub volumes: Vec<Volume>,
 }
 // ANCHOR_END: volume_args
@@ -74,9 +80,13 @@ fn parse_volume(text: &str) -> Result<Volume, String> {
 /// The image to run and, optionally, the command to run in it.
 #[derive(Args, Debug, Clone)]
 pub struct ImageArgs {
-    /// Image to run: a directory under <root>/images, or NAME.tar in the
-    /// current directory or in /root, unpacked on first use
-    #[arg(value_name = "IMAGE")]
+    /// The image: a directory under `<root>/images`, or `NAME.tar` in the
+    /// current directory or in `/root`, unpacked on first use.
+    #[arg(
+        value_name = "IMAGE",
+        help = "Image to run: a directory under <root>/images, or NAME.tar in the current \
+                directory or in /root, unpacked on first use"
+    )]
     pub image: String,
 
     /// Command to run, with its arguments (default: sh)
