@@ -254,3 +254,98 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     fs::rename(&tmp, path)
         .with_context(|| format!("rename {} to {}", tmp.display(), path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::unpack::tests::entry;
+    use tar::EntryType;
+
+    fn sample() -> Vec<u8> {
+        let mut t = Vec::new();
+        entry(&mut t, EntryType::Directory, "./", None, b"");
+        entry(&mut t, EntryType::Directory, "./etc/", None, b"");
+        entry(&mut t, EntryType::Regular, "./etc/hostname", None, b"box\n");
+        entry(
+            &mut t,
+            EntryType::Regular,
+            "./etc/big",
+            None,
+            &vec![42u8; 70_000],
+        );
+        entry(
+            &mut t,
+            EntryType::Symlink,
+            "./etc/link",
+            Some("hostname"),
+            b"",
+        );
+        entry(
+            &mut t,
+            EntryType::Link,
+            "./etc/hard",
+            Some("./etc/hostname"),
+            b"",
+        );
+        // GNU tar pads archives to 10 KiB records: keep odd trailing zeros.
+        t.extend_from_slice(&[0u8; 1024 + 512 * 7]);
+        t
+    }
+
+    #[test]
+    fn the_original_tar_comes_back_byte_for_byte() {
+        let root = tempfile::tempdir().unwrap();
+        let store = LayerStore::new(root.path());
+        let tar = sample();
+        let (d, new) = store.ingest(&tar[..], None).unwrap();
+        assert!(new);
+        assert_eq!(d, Digest::of(&tar));
+        assert_eq!(store.info(&d).unwrap().size, tar.len() as u64);
+        assert_eq!(
+            std::fs::read(store.diff_dir(&d).join("etc/hostname")).unwrap(),
+            b"box\n"
+        );
+        let mut out = Vec::new();
+        store.write_tar(&d, &mut out).unwrap();
+        assert!(out == tar, "replayed tar differs");
+        // The same layer again is shared, not copied.
+        let (d2, new2) = store.ingest(&tar[..], None).unwrap();
+        assert_eq!((d2, new2), (d.clone(), false));
+        assert_eq!(store.list().unwrap(), vec![d]);
+        assert_eq!(
+            std::fs::read_dir(root.path().join("layers/tmp"))
+                .unwrap()
+                .count(),
+            0
+        );
+    }
+
+    #[test]
+    fn a_tampered_layer_is_noticed_on_save() {
+        let root = tempfile::tempdir().unwrap();
+        let store = LayerStore::new(root.path());
+        let (d, _) = store.ingest(&sample()[..], None).unwrap();
+        std::fs::write(store.diff_dir(&d).join("etc/hostname"), b"BOX\n").unwrap();
+        let err = store.write_tar(&d, &mut Vec::new()).unwrap_err();
+        assert!(format!("{err:#}").contains("changed on disk"), "{err:#}");
+    }
+
+    #[test]
+    fn failed_or_mismatched_ingests_leave_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let store = LayerStore::new(root.path());
+        let wrong = Digest::of(b"something else");
+        assert!(store.ingest(&sample()[..], Some(&wrong)).is_err());
+        let mut bad = Vec::new();
+        entry(&mut bad, EntryType::Regular, "ok", None, b"x");
+        entry(&mut bad, EntryType::Regular, "../escape", None, b"x");
+        assert!(store.ingest(&bad[..], None).is_err());
+        assert!(store.list().unwrap().is_empty());
+        assert_eq!(
+            std::fs::read_dir(root.path().join("layers/tmp"))
+                .unwrap()
+                .count(),
+            0
+        );
+    }
+}

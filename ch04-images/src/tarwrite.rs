@@ -244,3 +244,83 @@ impl<R: Read> Read for Exact<'_, R> {
         Ok(n)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layers::LayerStore;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+    // ANCHOR: upper_to_layer_test
+    #[test]
+    fn an_upper_dir_becomes_an_oci_layer_and_back() {
+        if !testkit::require_root("an_upper_dir_becomes_an_oci_layer_and_back") {
+            return;
+        }
+        // An upper directory as overlayfs leaves it: a new file, a deleted
+        // file (0/0 character device), an opaque directory.
+        let upper = tempfile::tempdir().unwrap();
+        let u = upper.path();
+        std::fs::create_dir_all(u.join("data")).unwrap();
+        std::fs::write(u.join("data/f"), "hello").unwrap();
+        std::fs::create_dir_all(u.join("etc")).unwrap();
+        let etc = Confined::open(&u.join("etc")).unwrap();
+        whiteout::make_whiteout(etc.fd(), OsStr::new("passwd")).unwrap();
+        std::fs::create_dir_all(u.join("opt")).unwrap();
+        whiteout::set_opaque(std::fs::File::open(u.join("opt")).unwrap()).unwrap();
+
+        let tar = write_tree(u, Vec::new(), Dialect::Layer, &mut |_| {}).unwrap();
+        let mut names = Vec::new();
+        for e in tar::Archive::new(&tar[..]).entries().unwrap() {
+            names.push(e.unwrap().path().unwrap().display().to_string());
+        }
+        assert_eq!(
+            names,
+            [
+                "data/",
+                "data/f",
+                "etc/",
+                "etc/.wh.passwd",
+                "opt/",
+                "opt/.wh..wh..opq"
+            ]
+        );
+
+        // Unpacked into the store, the layer is the upper dir again.
+        let root = tempfile::tempdir().unwrap();
+        let store = LayerStore::new(root.path());
+        let (d, _) = store.ingest(&tar[..], None).unwrap();
+        let diff = store.diff_dir(&d);
+        let wh = std::fs::symlink_metadata(diff.join("etc/passwd")).unwrap();
+        assert!(wh.file_type().is_char_device() && wh.rdev() == 0);
+        assert!(whiteout::is_opaque(
+            std::fs::File::open(diff.join("opt")).unwrap()
+        ));
+        assert_eq!(std::fs::read(diff.join("data/f")).unwrap(), b"hello");
+    }
+    // ANCHOR_END: upper_to_layer_test
+
+    #[test]
+    fn flat_trees_keep_links_and_long_names() {
+        let src = tempfile::tempdir().unwrap();
+        let s = src.path();
+        let long = "d".repeat(80);
+        std::fs::create_dir_all(s.join(&long)).unwrap();
+        std::fs::write(s.join(&long).join("f".repeat(90)), "x").unwrap();
+        std::fs::write(s.join("a"), "same").unwrap();
+        std::fs::hard_link(s.join("a"), s.join("b")).unwrap();
+        std::os::unix::fs::symlink("/bin/busybox", s.join("sh")).unwrap();
+        let tar = write_tree(s, Vec::new(), Dialect::Flat, &mut |_| {}).unwrap();
+        let mut seen = Vec::new();
+        for e in tar::Archive::new(&tar[..]).entries().unwrap() {
+            let e = e.unwrap();
+            seen.push((
+                e.path().unwrap().display().to_string(),
+                e.header().entry_type(),
+            ));
+        }
+        assert!(seen.contains(&("b".into(), EntryType::Link)));
+        assert!(seen.contains(&("sh".into(), EntryType::Symlink)));
+        assert!(seen.iter().any(|(p, _)| p.len() > 170));
+    }
+}

@@ -104,9 +104,10 @@ pub fn unpack<R: Read>(
         let hdr = entry.header();
         let meta = (
             hdr.mode().context("tar header: mode")? & 0o7777,
-            hdr.uid().context("tar header: uid")?,
-            hdr.gid().context("tar header: gid")?,
-            hdr.mtime().context("tar header: mtime")?,
+            // Some writers leave these empty; tar treats that as 0 too.
+            hdr.uid().unwrap_or(0),
+            hdr.gid().unwrap_or(0),
+            hdr.mtime().unwrap_or(0),
         );
         match kind {
             EntryType::Directory => {
@@ -323,5 +324,211 @@ pub fn copy(r: &mut impl Read, w: &mut impl Write, buf: &mut [u8]) -> io::Result
         };
         w.write_all(&buf[..k])?;
         n += k as u64;
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+
+    /// A tar entry made with the low-level header API, so that names the
+    /// `tar` crate's builder would refuse (absolute, `..`) can be written.
+    pub(crate) fn entry(
+        out: &mut Vec<u8>,
+        kind: EntryType,
+        path: &str,
+        link: Option<&str>,
+        data: &[u8],
+    ) {
+        let mut h = tar::Header::new_old();
+        let name = path.as_bytes();
+        h.as_old_mut().name[..name.len()].copy_from_slice(name);
+        if let Some(l) = link {
+            h.as_old_mut().linkname[..l.len()].copy_from_slice(l.as_bytes());
+        }
+        h.set_entry_type(kind);
+        h.set_mode(if kind == EntryType::Directory {
+            0o755
+        } else {
+            0o644
+        });
+        h.set_uid(u64::from(nix::unistd::geteuid().as_raw()));
+        h.set_gid(u64::from(nix::unistd::getegid().as_raw()));
+        h.set_mtime(1_700_000_000);
+        h.set_size(data.len() as u64);
+        h.set_cksum();
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+
+    fn finish(mut out: Vec<u8>) -> Vec<u8> {
+        out.extend_from_slice(&[0u8; 1024]);
+        out
+    }
+
+    fn unpack_bytes(tar: &[u8], dest: &Path, mode: Whiteouts) -> Result<Stats> {
+        let mut a = tar::Archive::new(tar);
+        unpack(&mut a, dest, mode, None)
+    }
+
+    /// Runs a hostile tar and checks it fails and leaves `outside` untouched.
+    fn refused(tar: Vec<u8>, outside: &Path, expect: &str) {
+        let dest = tempfile::tempdir().unwrap();
+        let before: Vec<_> = std::fs::read_dir(outside)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        let err = unpack_bytes(&finish(tar), dest.path(), Whiteouts::Overlay).unwrap_err();
+        assert!(format!("{err:#}").contains(expect), "{err:#}");
+        let after: Vec<_> = std::fs::read_dir(outside)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(before, after, "something was written outside");
+    }
+
+    #[test]
+    fn absolute_paths_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        let mut t = Vec::new();
+        entry(
+            &mut t,
+            EntryType::Regular,
+            &format!("{}/pwned", outside.path().display()),
+            None,
+            b"x",
+        );
+        refused(t, outside.path(), "absolute");
+    }
+
+    #[test]
+    fn dotdot_escapes_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        let mut t = Vec::new();
+        let up = "../".repeat(20);
+        entry(
+            &mut t,
+            EntryType::Regular,
+            &format!("{up}{}/pwned", outside.path().display()),
+            None,
+            b"x",
+        );
+        refused(t, outside.path(), "'..'");
+    }
+
+    #[test]
+    fn writing_through_a_symlink_is_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        let mut t = Vec::new();
+        entry(
+            &mut t,
+            EntryType::Symlink,
+            "evil",
+            Some(&outside.path().display().to_string()),
+            b"",
+        );
+        entry(&mut t, EntryType::Regular, "evil/pwned", None, b"x");
+        refused(t, outside.path(), "symlink");
+    }
+
+    #[test]
+    fn hardlinks_out_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret"), "s").unwrap();
+        let secret = outside.path().join("secret").display().to_string();
+        let mut t = Vec::new();
+        entry(&mut t, EntryType::Link, "pw", Some(&secret), b"");
+        refused(t, outside.path(), "absolute");
+        let mut t = Vec::new();
+        entry(
+            &mut t,
+            EntryType::Link,
+            "pw",
+            Some(&format!("{}{secret}", "../".repeat(20))),
+            b"",
+        );
+        refused(t, outside.path(), "'..'");
+        // Through a symlink of the layer to the outside directory.
+        let mut t = Vec::new();
+        entry(
+            &mut t,
+            EntryType::Symlink,
+            "out",
+            Some(&outside.path().display().to_string()),
+            b"",
+        );
+        entry(&mut t, EntryType::Link, "pw", Some("out/secret"), b"");
+        refused(t, outside.path(), "symlink");
+        assert_eq!(
+            std::fs::metadata(outside.path().join("secret"))
+                .unwrap()
+                .nlink(),
+            1
+        );
+    }
+
+    #[test]
+    fn plain_tree_with_links() {
+        let dest = tempfile::tempdir().unwrap();
+        let mut t = Vec::new();
+        entry(&mut t, EntryType::Directory, "./bin/", None, b"");
+        entry(&mut t, EntryType::Regular, "./bin/busybox", None, b"ELF");
+        entry(
+            &mut t,
+            EntryType::Symlink,
+            "./bin/sh",
+            Some("/bin/busybox"),
+            b"",
+        );
+        entry(
+            &mut t,
+            EntryType::Link,
+            "./bin/ash",
+            Some("./bin/busybox"),
+            b"",
+        );
+        let stats = unpack_bytes(&finish(t), dest.path(), Whiteouts::Overlay).unwrap();
+        assert_eq!(stats.entries, 4);
+        let d = dest.path();
+        assert_eq!(
+            std::fs::read_link(d.join("bin/sh")).unwrap(),
+            Path::new("/bin/busybox")
+        );
+        assert_eq!(
+            std::fs::metadata(d.join("bin/ash")).unwrap().ino(),
+            std::fs::metadata(d.join("bin/busybox")).unwrap().ino()
+        );
+        assert_eq!(
+            std::fs::metadata(d.join("bin/busybox")).unwrap().mtime(),
+            1_700_000_000
+        );
+    }
+
+    #[test]
+    fn oci_whiteouts_become_overlay_whiteouts() {
+        if !testkit::require_root("oci_whiteouts_become_overlay_whiteouts") {
+            return;
+        }
+        let dest = tempfile::tempdir().unwrap();
+        let mut t = Vec::new();
+        entry(&mut t, EntryType::Directory, "etc/", None, b"");
+        entry(&mut t, EntryType::Regular, "etc/.wh.passwd", None, b"");
+        entry(&mut t, EntryType::Directory, "data/", None, b"");
+        entry(&mut t, EntryType::Regular, "data/.wh..wh..opq", None, b"");
+        entry(&mut t, EntryType::Regular, "data/new", None, b"n");
+        unpack_bytes(&finish(t.clone()), dest.path(), Whiteouts::Overlay).unwrap();
+        let wh = std::fs::symlink_metadata(dest.path().join("etc/passwd")).unwrap();
+        assert!(wh.file_type().is_char_device() && wh.rdev() == 0);
+        assert!(!dest.path().join("etc/.wh.passwd").exists());
+        let data = std::fs::File::open(dest.path().join("data")).unwrap();
+        assert!(whiteout::is_opaque(&data));
+        assert!(!dest.path().join("data/.wh..wh..opq").exists());
+
+        // And in Keep mode they stay plain files.
+        let keep = tempfile::tempdir().unwrap();
+        unpack_bytes(&finish(t), keep.path(), Whiteouts::Keep).unwrap();
+        assert!(keep.path().join("etc/.wh.passwd").is_file());
     }
 }
