@@ -186,6 +186,7 @@ impl Network {
     // ANCHOR_END: wire
 }
 
+// ANCHOR: hook
 impl Hook for Network {
     fn name(&self) -> &'static str {
         "network"
@@ -235,6 +236,7 @@ impl Hook for Network {
         network.and(files)
     }
 }
+// ANCHOR_END: hook
 
 // ANCHOR: release
 /// Undoes container `id`'s network attachment from what is on disk: deletes
