@@ -23,6 +23,13 @@ pub fn normalize(cmd: &Command, args: Vec<OsString>) -> Vec<OsString> {
         out.push(program);
     }
     let mut cmd = cmd.clone();
+    // Global options (such as `--root`) are declared once, at the top, and
+    // are valid in every subcommand: carry them down as we descend.
+    let mut globals: Vec<Arg> = cmd
+        .get_arguments()
+        .filter(|a| a.is_global_set())
+        .cloned()
+        .collect();
     let mut passthrough = false;
     while let Some(arg) = args.next() {
         let Some(text) = arg.to_str().map(str::to_string) else {
@@ -56,6 +63,12 @@ pub fn normalize(cmd: &Command, args: Vec<OsString>) -> Vec<OsString> {
             }
         } else if let Some(sub) = cmd.find_subcommand(&text).cloned() {
             cmd = sub;
+            globals.extend(cmd.get_arguments().filter(|a| a.is_global_set()).cloned());
+            for global in &globals {
+                if cmd.get_arguments().all(|a| a.get_id() != global.get_id()) {
+                    cmd = cmd.arg(global.clone());
+                }
+            }
             out.push(arg);
         } else {
             // The first positional (an image or the command): stop rewriting.
@@ -97,15 +110,17 @@ mod tests {
     use clap::{ArgAction, Command};
 
     fn cli() -> Command {
-        Command::new("x").subcommand(
-            Command::new("run")
-                .arg(Arg::new("tty").short('t').action(ArgAction::SetTrue))
-                .arg(Arg::new("i").short('i').action(ArgAction::SetTrue))
-                .arg(Arg::new("name").long("name"))
-                .arg(Arg::new("mem").short('m').long("memory"))
-                .arg(Arg::new("share").long("cpu-shares").alias("cpushare"))
-                .arg(Arg::new("cmd").num_args(1..).trailing_var_arg(true)),
-        )
+        Command::new("x")
+            .arg(Arg::new("root").long("root").global(true))
+            .subcommand(
+                Command::new("run")
+                    .arg(Arg::new("tty").short('t').action(ArgAction::SetTrue))
+                    .arg(Arg::new("i").short('i').action(ArgAction::SetTrue))
+                    .arg(Arg::new("name").long("name"))
+                    .arg(Arg::new("mem").short('m').long("memory"))
+                    .arg(Arg::new("share").long("cpu-shares").alias("cpushare"))
+                    .arg(Arg::new("cmd").num_args(1..).trailing_var_arg(true)),
+            )
     }
 
     fn norm(line: &str) -> String {
@@ -122,6 +137,11 @@ mod tests {
         assert_eq!(norm("x run -ti -name a sh"), "x run -ti --name a sh");
         assert_eq!(norm("x run -cpushare 512 sh"), "x run --cpushare 512 sh");
         assert_eq!(norm("x run -name=a sh"), "x run --name=a sh");
+        // A global option is known in every subcommand.
+        assert_eq!(
+            norm("x run -root /r -name a sh"),
+            "x run --root /r --name a sh"
+        );
     }
 
     #[test]
