@@ -13,10 +13,12 @@
 //!    `export`.
 //! 8. [`containers`]: names, ids and records of containers.
 //! 9. [`progress`]: a progress bar, only on a terminal.
+//! 10. [`commands`]: the commands other than `run`, shared with chapter 6.
 
 pub mod archive;
 pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod commit;
 pub mod confine;
 pub mod containers;

@@ -1,0 +1,195 @@
+//! The image and container commands of chapter 4, as a library, so that
+//! chapter 6's `mydocker` runs exactly the same code for them.
+
+use std::fs::File;
+use std::io::{BufWriter, IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+
+use crate::archive;
+use crate::cli::Command;
+use crate::clock;
+use crate::commit;
+use crate::containers::ContainerStore;
+use crate::images::{ImageStore, human_size};
+
+/// Runs every command except `run` against the data root `root`, and
+/// returns the exit code.
+pub fn run_command(root: &Path, command: Command) -> Result<i32> {
+    let images = ImageStore::new(root);
+    let containers = ContainerStore::new(root);
+    match command {
+        Command::Run(_) => bail!("run needs the binary's own wiring"),
+        Command::Import(a) => {
+            let _lock = images.lock()?;
+            let id = images.import(&a.file, &a.name)?;
+            println!("{id}");
+            Ok(0)
+        }
+        Command::Load(a) => {
+            let _lock = images.lock()?;
+            for l in archive::load(&images, &a.input)? {
+                if a.quiet {
+                    continue;
+                }
+                if l.tags.is_empty() {
+                    println!("Loaded image ID: {}", l.id);
+                }
+                for t in l.tags {
+                    println!("Loaded image: {t}");
+                }
+            }
+            Ok(0)
+        }
+        Command::Save(a) => {
+            write_output(a.output.as_deref(), |w| {
+                archive::save(&images, &a.images, w)
+            })?;
+            Ok(0)
+        }
+        Command::Images => {
+            list_images(&images)?;
+            Ok(0)
+        }
+        Command::Rmi(a) => {
+            let _lock = images.lock()?;
+            let used = containers.images_in_use()?;
+            let mut failed = None;
+            for r in &a.images {
+                match images.remove(r, a.force, &used) {
+                    Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+                    Err(e) => failed = Some(e),
+                }
+            }
+            failed.map_or(Ok(0), Err)
+        }
+        Command::Tag(a) => {
+            let _lock = images.lock()?;
+            let image = images
+                .resolve(&a.source)?
+                .with_context(|| format!("no such image: {}", a.source))?;
+            images.tag(&image.id, &a.target)?;
+            Ok(0)
+        }
+        Command::Commit(a) => {
+            let _lock = images.lock()?;
+            let id = commit::commit(&images, &containers, &a.container, a.image.as_deref())?;
+            println!("{id}");
+            Ok(0)
+        }
+        Command::Export(a) => {
+            write_output(a.output.as_deref(), |w| {
+                commit::export(&images, &containers, &a.container, w)
+            })?;
+            Ok(0)
+        }
+        Command::Rm(a) => {
+            let mut failed = None;
+            for c in &a.containers {
+                match containers.remove(c, a.force) {
+                    Ok(_) => println!("{c}"),
+                    Err(e) => failed = Some(e),
+                }
+            }
+            failed.map_or(Ok(0), Err)
+        }
+    }
+}
+
+/// `docker images`: REPOSITORY, TAG, IMAGE ID, CREATED, SIZE.
+pub fn list_images(images: &ImageStore) -> Result<()> {
+    let repos = images.repositories()?;
+    let mut rows = Vec::new();
+    let mut tagged = std::collections::HashSet::new();
+    for (key, id) in &repos {
+        let Ok(image) = images.get(id) else { continue };
+        let (repo, tag) = key.rsplit_once(':').unwrap_or((key, "latest"));
+        tagged.insert(id.clone());
+        rows.push((repo.to_string(), tag.to_string(), image));
+    }
+    for id in images.ids()? {
+        if !tagged.contains(&id) {
+            if let Ok(image) = images.get(&id) {
+                rows.push(("<none>".into(), "<none>".into(), image));
+            }
+        }
+    }
+    let table: Vec<[String; 5]> = rows
+        .iter()
+        .map(|(repo, tag, image)| {
+            [
+                repo.clone(),
+                tag.clone(),
+                image.id.short().to_string(),
+                image
+                    .config
+                    .created
+                    .as_deref()
+                    .map_or("N/A".to_string(), clock::ago),
+                human_size(images.size(image)),
+            ]
+        })
+        .collect();
+    let header = ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"].map(String::from);
+    let mut widths = [0usize; 5];
+    for row in std::iter::once(&header).chain(&table) {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    for row in std::iter::once(&header).chain(&table) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        writeln!(out, "{}", line.join("   ").trim_end()).context("write to stdout")?;
+    }
+    Ok(())
+}
+
+/// Runs `body` with FILE (written to a temporary file and renamed, so a
+/// failure leaves no half file) or with standard output, which must not be
+/// a terminal: a tar is not for reading on a screen.
+pub fn write_output(
+    path: Option<&Path>,
+    body: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
+    match path {
+        Some(p) => {
+            let tmp = p.with_file_name(format!(
+                ".{}.tmp{}",
+                p.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default(),
+                std::process::id()
+            ));
+            let f = File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
+            let mut w = BufWriter::with_capacity(1 << 20, f);
+            let res = body(&mut w).and_then(|()| {
+                let f = w
+                    .into_inner()
+                    .map_err(|e| e.into_error())
+                    .with_context(|| format!("write {}", tmp.display()))?;
+                f.sync_all()
+                    .with_context(|| format!("fsync {}", tmp.display()))
+            });
+            if let Err(e) = res {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+            std::fs::rename(&tmp, p)
+                .with_context(|| format!("rename {} to {}", tmp.display(), p.display()))
+        }
+        None => {
+            if std::io::stdout().is_terminal() {
+                bail!("refusing to write a tar to a terminal: use -o FILE or redirect the output");
+            }
+            let mut w = BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+            body(&mut w)?;
+            w.flush().context("write to stdout")
+        }
+    }
+}
