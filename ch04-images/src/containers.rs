@@ -112,12 +112,14 @@ impl Record {
         }
     }
 
-    /// True if the recorded process is still the one we started.
+    /// True if the recorded process is still the one we started, and has
+    /// not exited (a zombie has: it only waits for a parent to reap it,
+    /// which takes long when its parent died and init is slow to do it).
     pub fn is_alive(&self) -> bool {
         match (self.pid, self.pid_start) {
             (Some(pid), start) if pid > 0 => {
                 let now = process_start(pid);
-                now.is_some() && (start.is_none() || now == start)
+                now.is_some() && (start.is_none() || now == start) && !is_zombie(pid)
             }
             _ => false,
         }
@@ -127,6 +129,18 @@ impl Record {
     pub fn short_id(&self) -> &str {
         &self.id[..12.min(self.id.len())]
     }
+}
+
+/// True if process `pid` has exited but was not reaped yet (state `Z`, or
+/// `X` while it is being reaped; field 3 of `/proc/PID/stat`).
+pub fn is_zombie(pid: i32) -> bool {
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            let rest = &stat[stat.rfind(')')? + 1..];
+            Some(rest.trim_start().starts_with(['Z', 'X']))
+        })
+        .unwrap_or(false)
 }
 
 /// The start time of process `pid` (field 22 of `/proc/PID/stat`).
