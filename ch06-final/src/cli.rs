@@ -1,0 +1,249 @@
+//! The command line of the complete `mydocker`.
+//!
+//! `run` flattens the option groups of every chapter and adds this
+//! chapter's own: `-d`, `--rm`, `-e`, `--env-file`, `-w`. The image
+//! commands are chapter 4's, the `network` commands chapter 5's; the
+//! container commands (`ps`, `logs`, `exec`, `stop`, `start`, `rm`,
+//! `inspect`) are new.
+//!
+//! This file is also compiled by `build.rs`, which turns the same
+//! definitions into shell completions and a man page, so it refers to no
+//! other module of this crate.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use ch01_namespaces::cli::ContainerArgs;
+use ch02_cgroups::cli::LimitArgs;
+use ch03_overlayfs::cli::{ImageArgs, RootArgs, VolumeArgs};
+use ch04_images::cli::{CommitArgs, ExportArgs, ImportArgs, LoadArgs, RmiArgs, SaveArgs, TagArgs};
+use ch05_network::cli::{NetworkArgs, NetworkCommand};
+
+/// `mydocker`: a small Docker, built chapter by chapter.
+#[derive(Parser, Debug)]
+#[command(
+    name = "mydocker",
+    version,
+    about = "Run and manage containers: namespaces, cgroups, overlay images, networks (mydocker in Rust)"
+)]
+pub struct Cli {
+    /// The data root
+    #[command(flatten)]
+    pub root: RootArgs,
+
+    /// What to do
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Every command of `mydocker`.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a command in a new container
+    Run(Box<RunArgs>),
+    /// Start one or more stopped containers (detached)
+    Start(StartArgs),
+    /// Stop one or more running containers (SIGTERM, then SIGKILL)
+    Stop(StopArgs),
+    /// Remove one or more containers
+    Rm(RmArgs),
+    /// List containers
+    Ps(PsArgs),
+    /// Print a container's output
+    Logs(LogsArgs),
+    /// Run a command in a running container
+    Exec(ExecArgs),
+    /// Show containers, images or networks as JSON
+    Inspect(InspectArgs),
+    /// Manage networks
+    #[command(subcommand)]
+    Network(NetworkCommand),
+    /// Make an image from a container's changes
+    Commit(CommitArgs),
+    /// Write a container's file tree as a tar
+    Export(ExportArgs),
+    /// Import a flat root filesystem tar (as `docker export` writes) as an image
+    Import(ImportArgs),
+    /// Load images from a `docker save` tar or an OCI image layout
+    Load(LoadArgs),
+    /// Save images to a tar that `docker load` reads
+    Save(SaveArgs),
+    /// List images
+    Images,
+    /// Remove images
+    Rmi(RmiArgs),
+    /// Give an image another name
+    Tag(TagArgs),
+}
+
+// ANCHOR: env_args
+/// The environment and working directory of a container (`run`) or of a
+/// command run in one (`exec`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct EnvArgs {
+    /// Set an environment variable, KEY=VALUE (KEY alone: the host's value); repeatable
+    #[arg(short = 'e', long = "env", value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+
+    /// Read environment variables from a file, one KEY=VALUE a line; repeatable
+    #[arg(long = "env-file", value_name = "FILE")]
+    pub env_file: Vec<PathBuf>,
+
+    /// Working directory inside the container (absolute)
+    #[arg(short = 'w', long = "workdir", value_name = "DIR")]
+    pub workdir: Option<String>,
+}
+// ANCHOR_END: env_args
+
+// ANCHOR: run_args
+/// `mydocker run [-d] [--rm] [-ti] [--name NAME] [-e K=V] [-w DIR] [limits]
+/// [-v H:C] [--net NAME] [-p H:C] IMAGE [COMMAND...]`
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Run in the background and print the container's id
+    #[arg(short = 'd', long = "detach")]
+    pub detach: bool,
+
+    /// Remove the container when it exits
+    #[arg(long = "rm")]
+    pub auto_remove: bool,
+
+    /// Name of the container (default: a generated one)
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+
+    /// Terminal and hostname (chapter 1)
+    #[command(flatten)]
+    pub container: ContainerArgs,
+
+    /// Environment and working directory (this chapter)
+    #[command(flatten)]
+    pub env: EnvArgs,
+
+    /// Resource limits (chapter 2)
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
+    /// Volumes (chapter 3)
+    #[command(flatten)]
+    pub volumes: VolumeArgs,
+
+    /// Network and published ports (chapter 5)
+    #[command(flatten)]
+    pub network: NetworkArgs,
+
+    /// The image and the command (default: the image's Cmd)
+    #[command(flatten)]
+    pub image: ImageArgs,
+}
+// ANCHOR_END: run_args
+
+/// `start CONTAINER...`
+#[derive(Args, Debug)]
+pub struct StartArgs {
+    /// Containers (names or ids)
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// `stop [-t N] CONTAINER...`
+#[derive(Args, Debug)]
+pub struct StopArgs {
+    /// Seconds to wait after SIGTERM before SIGKILL
+    #[arg(
+        short = 't',
+        long = "time",
+        alias = "timeout",
+        default_value_t = 10,
+        value_name = "SECONDS"
+    )]
+    pub time: u64,
+
+    /// Containers (names or ids)
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// `rm [-f] CONTAINER...`
+#[derive(Args, Debug)]
+pub struct RmArgs {
+    /// Kill a running container first
+    #[arg(short = 'f', long)]
+    pub force: bool,
+
+    /// Containers (names or ids)
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// `ps [-a] [-q]`
+#[derive(Args, Debug)]
+pub struct PsArgs {
+    /// Show every container (default: only running ones)
+    #[arg(short = 'a', long)]
+    pub all: bool,
+
+    /// Only print the ids
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// Do not shorten ids and commands
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+}
+
+/// `logs [-f] [--tail N] CONTAINER`
+#[derive(Args, Debug)]
+pub struct LogsArgs {
+    /// Keep printing new output until the container exits
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+
+    /// Only the last N lines of each stream ("all" for everything)
+    #[arg(short = 'n', long, value_name = "N", default_value = "all")]
+    pub tail: String,
+
+    /// The container (name or id)
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+// ANCHOR: exec_args
+/// `exec [-ti] [-e K=V] [-w DIR] CONTAINER COMMAND...`
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// Allocate a pseudo-terminal
+    #[arg(short = 't', long = "tty")]
+    pub tty: bool,
+
+    /// Keep standard input open
+    #[arg(short = 'i', long = "interactive")]
+    pub interactive: bool,
+
+    /// Environment and working directory
+    #[command(flatten)]
+    pub env: EnvArgs,
+
+    /// The container (name or id)
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+
+    /// The command and its arguments
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+// ANCHOR_END: exec_args
+
+/// `inspect NAME...`
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// Containers, images or networks
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+}

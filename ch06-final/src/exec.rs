@@ -1,0 +1,121 @@
+//! `exec`: a new process inside a running container.
+//!
+//! A container is nothing but a process whose namespaces and cgroup differ
+//! from the host's, so entering it means taking the same ones:
+//!
+//! 1. find the container's process and hold it with a pidfd, checked
+//!    against the recorded start time (a recycled pid is refused);
+//! 2. join its cgroup: write our pid into `cgroup.procs`, so the command
+//!    counts against the container's limits;
+//! 3. `setns(2)` into its IPC, UTS, network, PID and mount namespaces, all
+//!    at once through the pidfd;
+//! 4. `fork`: the PID namespace only applies to children (a process never
+//!    changes its own pid), so the command must be a new process;
+//! 5. in the child: the container's environment and working directory,
+//!    then chapter 1's `exec` (PATH lookup inside, 126 and 127).
+//!
+//! Joining a mount namespace is refused (EINVAL) to a process with more than
+//! one thread: the threads share one filesystem context (root, current
+//! directory), and one thread cannot move it into another namespace under
+//! the feet of the others. So `exec` creates no thread before `setns`; no
+//! tokio runtime exists in this path.
+
+use std::os::fd::AsRawFd;
+
+use anyhow::{Context, Result};
+use nix::sched::CloneFlags;
+use nix::unistd::{ForkResult, Pid, fork};
+
+use ch01_namespaces::exec::exec;
+use ch01_namespaces::signals;
+use ch01_namespaces::spec::Spec;
+use ch01_namespaces::tty::{self, Pty};
+use ch02_cgroups::Cgroups;
+use ch04_images::containers::{ContainerStore, Record};
+
+use crate::cli::ExecArgs;
+use crate::env;
+use crate::pidfd::PidFd;
+use crate::state::{ProcessRef, Runtime};
+
+/// The namespaces every container has of its own (chapter 1's clone flags).
+fn namespaces() -> CloneFlags {
+    ch01_namespaces::namespaces::clone_flags()
+}
+
+// ANCHOR: exec
+/// Runs `args.command` inside `record`'s container and returns its exit code.
+pub fn exec_in(store: &ContainerStore, record: &Record, args: &ExecArgs) -> Result<i32> {
+    let not_running = || anyhow::anyhow!("container {} is not running", record.name);
+    let process = match (record.pid, record.pid_start) {
+        (Some(pid), Some(start)) => ProcessRef { pid, start },
+        _ => return Err(not_running()),
+    };
+    // Checked against the start time after opening: this pidfd is the
+    // container's process, or there is none.
+    let pidfd = PidFd::open(process)?.ok_or_else(not_running)?;
+    let runtime = Runtime::read(store, &record.id)?.with_context(|| {
+        format!(
+            "container {} has no runtime record (made by an earlier chapter)",
+            record.name
+        )
+    })?;
+
+    let mut env = runtime.env.clone();
+    env.extend(env::resolve(&args.env)?);
+    let spec = Spec {
+        id: record.id.clone(),
+        hostname: runtime.hostname.clone(),
+        command: args.command.clone(),
+        env,
+        workdir: env::workdir(&args.env)?.unwrap_or_else(|| runtime.workdir.clone()),
+        rootfs: None,
+        tty: args.tty,
+        interactive: args.interactive,
+    };
+    // The terminal is the host's: opened before we leave its mount namespace.
+    let pty = if args.tty { Some(Pty::open()?) } else { None };
+
+    let me = Pid::this();
+    Cgroups::for_container(&runtime.cgroup_parent, &record.id)?
+        .join(me)
+        .with_context(|| format!("join the cgroup of container {}", record.name))?;
+    nix::sched::setns(pidfd.as_fd(), namespaces()).map_err(|e| match e {
+        nix::errno::Errno::ESRCH => not_running(),
+        e => anyhow::anyhow!(
+            "setns into the namespaces of pid {}: {}",
+            pidfd.pid(),
+            e.desc().to_lowercase()
+        ),
+    })?;
+
+    // SAFETY: single-threaded (setns of a mount namespace just proved it).
+    match unsafe { fork() }.context("fork the command")? {
+        ForkResult::Child => {
+            let code = match &pty {
+                Some(pty) => match tty::make_controlling(pty.slave.as_raw_fd()) {
+                    Ok(()) => None,
+                    Err(err) => Some((125, format!("{err:#}"))),
+                },
+                None => None,
+            };
+            let (code, message) = code.unwrap_or_else(|| {
+                let failure = exec(&spec);
+                (failure.code, failure.message)
+            });
+            eprintln!("{}: {message}", ch01_namespaces::exit::program_name());
+            unsafe { libc::_exit(i32::from(code)) }
+        }
+        ForkResult::Parent { child } => {
+            signals::forward_to(child)?;
+            if let Some(pty) = pty {
+                drop(pty.slave);
+                tty::relay(pty.master, args.interactive)?;
+            }
+            let status = signals::reap(child)?;
+            signals::stop_forwarding();
+            Ok(signals::exit_code(status))
+        }
+    }
+}
+// ANCHOR_END: exec

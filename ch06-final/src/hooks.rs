@@ -1,0 +1,282 @@
+//! Chapter 6's steps in a container's life.
+//!
+//! | hook            | moment  | what it does                                             |
+//! |-----------------|---------|----------------------------------------------------------|
+//! | [`ParentDeath`] | enter   | the container dies with the process that reaps it        |
+//! | [`Supervision`] | prepare | writes `runtime.json`; opens the logs of a detached one  |
+//! |                 | enter   | points the container's stdout and stderr at the logs     |
+//! | [`EtcFiles`]    | enter   | binds chapter 5's hostname, hosts, resolv.conf into /etc |
+//! | [`Workdir`]     | enter   | creates a missing working directory, as Docker does      |
+//! | [`ExistingLayer`] | prepare, enter | `start`: the overlay over the layer that is already there |
+//! | [`Restart`]     | attach  | `start`: the record says running again, with the new pid |
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use nix::unistd::Pid;
+
+use ch01_namespaces::lifecycle::Hook;
+use ch01_namespaces::spec::Spec;
+use ch03_overlayfs::overlay::Overlay;
+use ch03_overlayfs::volumes::bind_into_rootfs;
+use ch04_images::clock;
+use ch04_images::containers::{ContainerStore, Status, process_start};
+
+use crate::state::{ProcessRef, Runtime, STDERR_LOG, STDOUT_LOG, SUPERVISOR_LOG};
+
+// ANCHOR: parent_death
+/// Ties the container's life to the process that reaps it (the supervisor,
+/// or `mydocker run` in the foreground).
+///
+/// Without it, a `kill -9` of that process would leave the container
+/// running with nobody to wait for it: its exit would never be recorded
+/// and its cgroup, addresses and rules never released. With
+/// `PR_SET_PDEATHSIG` the kernel sends the container SIGKILL the moment its
+/// parent dies, and `ps` shows it as exited; `rm` then releases the rest
+/// from the records on disk.
+pub struct ParentDeath {
+    parent: Option<ProcessRef>,
+}
+
+impl ParentDeath {
+    /// For a container started by this process.
+    pub fn new() -> ParentDeath {
+        ParentDeath {
+            parent: ProcessRef::me(),
+        }
+    }
+}
+
+impl Default for ParentDeath {
+    fn default() -> Self {
+        ParentDeath::new()
+    }
+}
+
+impl Hook for ParentDeath {
+    fn name(&self) -> &'static str {
+        "parent death signal"
+    }
+
+    /// The first `enter`: /proc is still the host's, so the parent's pid
+    /// means what it says.
+    fn enter(&self, _spec: &Spec) -> Result<()> {
+        if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) } != 0 {
+            return Err(std::io::Error::last_os_error()).context("prctl PR_SET_PDEATHSIG");
+        }
+        // The parent may have died just before the prctl: then no signal
+        // will ever come, and we must not run.
+        if let Some(parent) = self.parent {
+            if !parent.is_alive() {
+                bail!("the process that started the container is gone");
+            }
+        }
+        Ok(())
+    }
+}
+// ANCHOR_END: parent_death
+
+// ANCHOR: supervision
+/// Writes the runtime record and, for a detached container, sends its
+/// output to two log files in its directory.
+///
+/// The container writes the logs itself: its stdout *is* `stdout.log`. No
+/// process copies bytes in between, so the supervisor stays small, nothing
+/// is lost if it dies, and `logs` can read while the container writes.
+/// The price: stdout and stderr are two files, and how their lines
+/// interleaved in time is not kept.
+pub struct Supervision {
+    dir: PathBuf,
+    runtime: Runtime,
+    stderr: Option<OwnedFd>,
+    stdout: Option<OwnedFd>,
+}
+
+impl Supervision {
+    /// For the container whose directory is `dir`, described by `runtime`.
+    pub fn new(dir: PathBuf, mut runtime: Runtime) -> Supervision {
+        runtime.supervisor = ProcessRef::me();
+        Supervision {
+            dir,
+            runtime,
+            stderr: None,
+            stdout: None,
+        }
+    }
+}
+
+/// Opens `path` for appending, close-on-exec (only the copies `dup2`
+/// makes onto 1 and 2 survive `exec`).
+fn open_log(path: &Path) -> Result<OwnedFd> {
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o640)
+        .custom_flags(libc::O_CLOEXEC)
+        .open(path)
+        .with_context(|| format!("open {}", path.display()))?;
+    Ok(OwnedFd::from(file))
+}
+
+fn dup_onto(fd: &OwnedFd, target: i32, what: &str) -> Result<()> {
+    if unsafe { libc::dup2(fd.as_raw_fd(), target) } < 0 {
+        return Err(std::io::Error::last_os_error()).with_context(|| format!("dup2 {what}"));
+    }
+    Ok(())
+}
+
+impl Hook for Supervision {
+    fn name(&self) -> &'static str {
+        "supervision"
+    }
+
+    fn prepare(&mut self, _spec: &mut Spec) -> Result<()> {
+        self.runtime.write(&self.dir)?;
+        if !self.runtime.detached {
+            return Ok(());
+        }
+        let stdout = open_log(&self.dir.join(STDOUT_LOG))?;
+        let stderr = open_log(&self.dir.join(STDERR_LOG))?;
+        // The supervisor's own stdout is the log too: with -t, the terminal
+        // relay writes what the container's terminal shows there.
+        dup_onto(&stdout, 1, "stdout.log onto the supervisor's stdout")?;
+        let own = open_log(&self.dir.join(SUPERVISOR_LOG))?;
+        dup_onto(&own, 2, "supervisor.log onto the supervisor's stderr")?;
+        self.stdout = Some(stdout);
+        self.stderr = Some(stderr);
+        Ok(())
+    }
+
+    fn enter(&self, spec: &Spec) -> Result<()> {
+        // With a terminal, stdout and stderr are the terminal (chapter 1).
+        if spec.tty {
+            return Ok(());
+        }
+        if let (Some(out), Some(err)) = (&self.stdout, &self.stderr) {
+            dup_onto(out, 1, "stdout.log onto stdout")?;
+            dup_onto(err, 2, "stderr.log onto stderr")?;
+        }
+        Ok(())
+    }
+}
+// ANCHOR_END: supervision
+
+// ANCHOR: etc_files
+/// Bind-mounts chapter 5's `/etc/hostname`, `/etc/hosts` and
+/// `/etc/resolv.conf` over the image's, inside the new root, before
+/// `pivot_root`. Binds, not copies: the image's files stay untouched (and
+/// out of `commit`), as in Docker.
+pub struct EtcFiles(pub Vec<(PathBuf, &'static str)>);
+
+impl Hook for EtcFiles {
+    fn name(&self) -> &'static str {
+        "/etc files"
+    }
+
+    fn enter(&self, spec: &Spec) -> Result<()> {
+        let Some(rootfs) = &spec.rootfs else {
+            bail!("the /etc files need a root filesystem");
+        };
+        for (source, inside) in &self.0 {
+            bind_into_rootfs(rootfs, source, Path::new(inside), false)
+                .with_context(|| format!("bind {} on {inside}", source.display()))?;
+        }
+        Ok(())
+    }
+}
+// ANCHOR_END: etc_files
+
+/// Creates the working directory inside the new root if it is missing
+/// (`-w /srv/app` on an image without it), as Docker does. Goes after
+/// `pivot_root`, so the path is the container's.
+pub struct Workdir;
+
+impl Hook for Workdir {
+    fn name(&self) -> &'static str {
+        "working directory"
+    }
+
+    fn enter(&self, spec: &Spec) -> Result<()> {
+        std::fs::create_dir_all(&spec.workdir)
+            .with_context(|| format!("create the working directory {}", spec.workdir.display()))
+    }
+}
+
+// ANCHOR: existing_layer
+/// `start`: the overlay of a container that ran before, over the upper
+/// layer it already has. Chapter 3's [`Overlay`] makes fresh directories in
+/// `prepare` and refuses existing ones (two containers must never share a
+/// layer); here the layer is the point, so this hook only checks it and
+/// lets the overlay mount it.
+pub struct ExistingLayer(pub Overlay);
+
+impl Hook for ExistingLayer {
+    fn name(&self) -> &'static str {
+        "existing layer"
+    }
+
+    fn prepare(&mut self, spec: &mut Spec) -> Result<()> {
+        self.0.options()?;
+        let upper = self.0.upper();
+        if !upper.is_dir() {
+            bail!("the container's layer {} is missing", upper.display());
+        }
+        for dir in [self.0.work(), self.0.merged()] {
+            std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+        }
+        spec.rootfs = Some(self.0.merged());
+        Ok(())
+    }
+
+    fn enter(&self, spec: &Spec) -> Result<()> {
+        self.0.enter(spec)
+    }
+}
+// ANCHOR_END: existing_layer
+
+/// `start`: marks the record running again, with the new pid, once the
+/// child exists (chapter 4's `Registration` does this for a new container).
+pub struct Restart {
+    store: ContainerStore,
+    id: String,
+}
+
+impl Restart {
+    /// For container `id` in `store`.
+    pub fn new(store: ContainerStore, id: &str) -> Restart {
+        Restart {
+            store,
+            id: id.to_string(),
+        }
+    }
+}
+
+impl Hook for Restart {
+    fn name(&self) -> &'static str {
+        "restart"
+    }
+
+    fn attach(&mut self, _spec: &Spec, pid: Pid) -> Result<()> {
+        self.store.update(&self.id, |r| {
+            r.status = Status::Running;
+            r.pid = Some(pid.as_raw());
+            r.pid_start = process_start(pid.as_raw());
+            r.started = Some(clock::now_rfc3339());
+            r.exit_code = None;
+            r.finished = None;
+        })?;
+        Ok(())
+    }
+}
+
+/// Opens `/dev/null` for reading and writing.
+pub fn dev_null() -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/null")
+        .context("open /dev/null")
+}

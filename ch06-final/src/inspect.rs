@@ -1,0 +1,135 @@
+//! `inspect`: a container, an image or a network as JSON, in an array as
+//! Docker prints it, with Docker's field names where there is one.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use serde_json::{Value, json};
+
+use ch04_images::containers::{ContainerStore, Record};
+use ch04_images::images::ImageStore;
+use ch05_network::state::Store;
+
+use crate::ps::state;
+use crate::state::{Runtime, STDERR_LOG, STDOUT_LOG, container_process};
+
+// ANCHOR: inspect
+/// The JSON of every name, looked up as a container, then an image, then a
+/// network. A name that is none of them is an error after the others are
+/// printed, as in Docker.
+pub fn inspect(root: &Path, names: &[String]) -> Result<()> {
+    let containers = ContainerStore::new(root);
+    let images = ImageStore::new(root);
+    let mut found = Vec::new();
+    let mut missing = Vec::new();
+    for name in names {
+        if let Ok(record) = containers.find(name) {
+            found.push(container(&containers, root, &record)?);
+        } else if let Some(image) = images.resolve(name).ok().flatten() {
+            let mut config: Value = serde_json::from_slice(&image.raw)?;
+            if let Value::Object(map) = &mut config {
+                map.insert("Id".into(), json!(image.id.to_string()));
+                map.insert("RepoTags".into(), json!(images.tags_of(&image.id)?));
+            }
+            found.push(config);
+        } else if let Some(network) = network(root, name)? {
+            found.push(network);
+        } else {
+            missing.push(name.clone());
+        }
+    }
+    println!("{}", serde_json::to_string_pretty(&found)?);
+    if !missing.is_empty() {
+        bail!("no such object: {}", missing.join(", "));
+    }
+    Ok(())
+}
+// ANCHOR_END: inspect
+
+/// A container: chapter 4's record and this chapter's runtime record.
+fn container(store: &ContainerStore, root: &Path, record: &Record) -> Result<Value> {
+    let runtime = Runtime::read(store, &record.id)?;
+    let state = state(record);
+    let running = container_process(record);
+    let dir = store.dir_of(&record.id);
+    let networks = Store::new(root);
+    let endpoint = if networks.exists() {
+        networks
+            .lock()
+            .ok()
+            .and_then(|l| l.endpoint(&record.id).ok().flatten())
+    } else {
+        None
+    };
+    Ok(json!({
+        "Id": record.id,
+        "Name": record.name,
+        "Created": record.created,
+        "Path": record.command.first(),
+        "Args": record.command.get(1..).unwrap_or_default(),
+        "Image": record.image_id.to_string(),
+        "State": {
+            "Status": state.status.to_string(),
+            "Running": running.is_some(),
+            "Pid": running.map_or(0, |p| p.pid),
+            "ExitCode": state.exit_code.unwrap_or(0),
+            "StartedAt": record.started,
+            "FinishedAt": record.finished,
+        },
+        "Config": {
+            "Hostname": runtime.as_ref().map(|r| r.hostname.clone()),
+            "Env": runtime.as_ref().map(|r| r.env.clone()),
+            "Cmd": record.command,
+            "Image": record.image,
+            "WorkingDir": runtime.as_ref().map(|r| r.workdir.clone()),
+            "Tty": runtime.as_ref().is_some_and(|r| r.tty),
+        },
+        "HostConfig": {
+            "AutoRemove": runtime.as_ref().is_some_and(|r| r.auto_remove),
+            "CgroupParent": runtime.as_ref().map(|r| r.cgroup_parent.clone()),
+            "Limits": record.limits,
+            "Binds": record.mounts.iter().map(|m| format!("{}:{}{}", m.source, m.destination, if m.readonly { ":ro" } else { "" })).collect::<Vec<_>>(),
+        },
+        "NetworkSettings": {
+            "Network": runtime.as_ref().and_then(|r| r.network.clone()),
+            "IPAddress": endpoint.as_ref().map(|e| e.address.to_string()),
+            "Ports": runtime.as_ref().map(|r| r.ports.iter().map(ToString::to_string).collect::<Vec<_>>()),
+            "HostVeth": endpoint.as_ref().map(|e| e.host_veth.clone()),
+        },
+        "Supervisor": runtime.as_ref().and_then(|r| r.supervisor).filter(|s| s.is_alive()).map(|s| s.pid),
+        "LogPath": {
+            "Stdout": dir.join(STDOUT_LOG),
+            "Stderr": dir.join(STDERR_LOG),
+        },
+        "GraphDriver": {
+            "Name": "overlay",
+            "UpperDir": dir.join("upper"),
+        },
+    }))
+}
+
+/// A network and its endpoints.
+fn network(root: &Path, name: &str) -> Result<Option<Value>> {
+    let store = Store::new(root);
+    if !store.exists() {
+        return Ok(None);
+    }
+    let locked = store.lock()?;
+    let Some(record) = locked.network(name)? else {
+        return Ok(None);
+    };
+    let endpoints: Vec<Value> = locked
+        .endpoints()?
+        .into_iter()
+        .filter(|e| e.network == record.name)
+        .map(|e| json!({"Container": e.container_id, "IPv4Address": e.address.to_string(), "HostVeth": e.host_veth}))
+        .collect();
+    Ok(Some(json!({
+        "Name": record.name,
+        "Driver": record.driver,
+        "Created": record.created,
+        "IPAM": {"Config": [{"Subnet": record.subnet.to_string(), "Gateway": record.gateway.to_string()}]},
+        "Bridge": record.bridge,
+        "Containers": endpoints,
+    })))
+}

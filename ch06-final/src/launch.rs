@@ -1,0 +1,282 @@
+//! `run` and `start`: every chapter's hooks, in the foreground or under a
+//! supervisor.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+use ch01_namespaces::exit::StartError;
+use ch01_namespaces::lifecycle::Container;
+use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
+use ch01_namespaces::spec::Spec;
+use ch02_cgroups::Cgroups;
+use ch03_overlayfs::overlay::Overlay;
+use ch03_overlayfs::pivot::PivotRoot;
+use ch03_overlayfs::volumes::{Volume, Volumes};
+use ch04_images::clock;
+use ch04_images::containers::{ContainerStore, MountRecord, Record, Status, generate_name};
+use ch04_images::images::ImageStore;
+use ch04_images::run::{Registration, apply_image_defaults, record_exit, resolve_for_run};
+use ch05_network::Network;
+
+use crate::cli::RunArgs;
+use crate::env;
+use crate::hooks::{EtcFiles, ExistingLayer, ParentDeath, Restart, Supervision, Workdir};
+use crate::remove;
+use crate::state::{Limits, Runtime, container_process, volumes_of};
+use crate::supervisor::{Reporter, detach};
+
+/// A new container or one that ran before.
+enum Kind {
+    /// `run`: registered under a new name, a fresh layer.
+    New(Box<Record>),
+    /// `start`: the same record, name and layer.
+    Again,
+}
+
+/// Everything a start needs, gathered before the hooks are built.
+struct Launch {
+    spec: Spec,
+    kind: Kind,
+    name: String,
+    lowerdirs: Vec<PathBuf>,
+    volumes: Vec<Volume>,
+    runtime: Runtime,
+}
+
+// ANCHOR: assemble
+/// Every chapter's hooks, in order. `prepare` and `enter` run in this
+/// order, `cleanup` in the reverse one.
+fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Container> {
+    let Launch {
+        spec,
+        kind,
+        name,
+        lowerdirs,
+        volumes,
+        runtime,
+    } = launch;
+    let dir = store.dir_of(&spec.id);
+    let cgroups = Cgroups::from_args(&runtime.limits.to_args(&runtime.cgroup_parent))?;
+    let network = Network::new(root, &runtime.network_args(), dir.join("etc"))?.alias(&name);
+    let etc = EtcFiles(network.files());
+    let overlay = Overlay::new(lowerdirs, dir.clone());
+    let id = spec.id.clone();
+    let container = Container::new(spec);
+    let (container, fresh) = match kind {
+        Kind::New(record) => (
+            container.hook(Registration::new(store.clone(), *record)),
+            true,
+        ),
+        Kind::Again => (container.hook(Restart::new(store.clone(), &id)), false),
+    };
+    let container = container
+        .hook(ParentDeath::new())
+        .hook(PrivateMounts)
+        .hook(Hostname)
+        .hook(cgroups);
+    // A new container's layer is kept after it exits, for commit and start.
+    let container = if fresh {
+        container.hook(overlay.keep_layer(true))
+    } else {
+        container.hook(ExistingLayer(overlay))
+    };
+    Ok(container
+        .hook(Supervision::new(dir, runtime))
+        .hook(network)
+        .hook(Volumes::new(volumes))
+        .hook(etc)
+        .hook(PivotRoot)
+        .hook(Workdir)
+        .hook(ProcFs))
+}
+// ANCHOR_END: assemble
+
+// ANCHOR: run_to_end
+/// Starts the container, tells `reporter`, waits for it, records how it
+/// ended and, with `--rm`, removes it. Returns its exit code.
+fn run_to_end(
+    root: &Path,
+    launch: Launch,
+    reporter: &mut Reporter,
+    lock: Option<nix::fcntl::Flock<std::fs::File>>,
+) -> Result<i32> {
+    let store = ContainerStore::new(root);
+    let id = launch.spec.id.clone();
+    let auto_remove = launch.runtime.auto_remove;
+    let started = assemble(root, &store, launch).and_then(Container::start);
+    drop(lock);
+    let result = match started {
+        Ok(running) => {
+            reporter.started(&id);
+            // Nothing of the caller's may stay busy because of us (its
+            // current directory could be a mount point someone unmounts).
+            let _ = std::env::set_current_dir("/");
+            let waited = running.wait();
+            let code = waited.as_ref().map_or(125, |c| *c);
+            record_exit(&store, &id, true, code)?;
+            waited
+        }
+        Err(err) => {
+            let code = err
+                .downcast_ref::<StartError>()
+                .map_or(125, |e| i32::from(e.code));
+            record_exit(&store, &id, false, code)?;
+            Err(err)
+        }
+    };
+    if auto_remove && store.dir_of(&id).exists() {
+        remove::remove(root, &store, &id, true)?;
+    }
+    result
+}
+// ANCHOR_END: run_to_end
+
+/// `run`: a new container, in the foreground or (`-d`) under a supervisor.
+pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
+    // Checks that need nothing but the command line, before any fork.
+    for volume in &args.volumes.volumes {
+        volume.check_source()?;
+    }
+    Cgroups::from_args(&args.limits)?;
+    let user_env = env::resolve(&args.env)?;
+    let workdir = env::workdir(&args.env)?;
+    if let Some(name) = &args.name {
+        ch04_images::containers::validate_name(name)?;
+    }
+    let prepare = move |root: &Path| -> Result<(Launch, nix::fcntl::Flock<std::fs::File>)> {
+        let images = ImageStore::new(root);
+        // Held until the container is recorded: `rmi` cannot remove the
+        // image between our choosing it and using it (chapter 4).
+        let lock = images.lock()?;
+        let image = resolve_for_run(&images, &args.image.image)?;
+        let command = image.command(&args.image.command);
+        if command.is_empty() {
+            bail!(
+                "no command specified: image {} has no default command (Cmd)",
+                args.image.image
+            );
+        }
+        let mut spec = args.container.to_spec(command.clone())?;
+        spec.env = user_env;
+        apply_image_defaults(&image, &mut spec);
+        if let Some(dir) = workdir {
+            spec.workdir = dir;
+        }
+        let name = args.name.clone().unwrap_or_else(|| generate_name(&spec.id));
+        let limits = Limits::from_args(&args.limits);
+        let record = Record {
+            id: spec.id.clone(),
+            name: name.clone(),
+            image: args.image.image.clone(),
+            image_id: image.id.clone(),
+            command,
+            created: clock::now_rfc3339(),
+            status: Status::Created,
+            pid: None,
+            pid_start: None,
+            exit_code: None,
+            started: None,
+            finished: None,
+            limits: limits.to_map(),
+            mounts: args
+                .volumes
+                .volumes
+                .iter()
+                .map(|v| MountRecord {
+                    source: v.source.display().to_string(),
+                    destination: v.target.display().to_string(),
+                    readonly: v.readonly,
+                })
+                .collect(),
+        };
+        let runtime = Runtime {
+            hostname: spec.hostname.clone(),
+            env: spec.env.clone(),
+            workdir: spec.workdir.clone(),
+            tty: spec.tty,
+            interactive: spec.interactive,
+            cgroup_parent: args.limits.cgroup_parent.clone(),
+            limits,
+            network: args.network.network.clone(),
+            ports: args.network.publish.clone(),
+            dns: args.network.dns.clone(),
+            auto_remove: args.auto_remove,
+            detached: args.detach,
+            supervisor: None,
+        };
+        let launch = Launch {
+            spec,
+            kind: Kind::New(Box::new(record)),
+            name,
+            lowerdirs: image.lowerdirs(&images.layers),
+            volumes: args.volumes.volumes.clone(),
+            runtime,
+        };
+        Ok((launch, lock))
+    };
+    let detached = args.detach;
+    let root = root.to_path_buf();
+    let work = move |reporter: &mut Reporter| -> Result<i32> {
+        let (launch, lock) = prepare(&root)?;
+        run_to_end(&root, launch, reporter, Some(lock))
+    };
+    if detached {
+        let id = detach(work)?;
+        println!("{id}");
+        Ok(0)
+    } else {
+        work(&mut Reporter::none())
+    }
+}
+
+// ANCHOR: start
+/// `start CONTAINER`: the same container again (same id, name, layer,
+/// settings), detached like `docker start` without `-a`.
+pub fn start(root: &Path, name_or_id: &str) -> Result<()> {
+    let store = ContainerStore::new(root);
+    let record = store.find(name_or_id)?;
+    if container_process(&record).is_some() {
+        return Ok(()); // already running: nothing to do, as in Docker
+    }
+    let Some(mut runtime) = Runtime::read(&store, &record.id)? else {
+        bail!(
+            "container {} was made by an earlier chapter's mydocker and cannot be started again",
+            record.name
+        );
+    };
+    if runtime.supervisor.is_some_and(|s| s.is_alive()) {
+        bail!(
+            "container {} is still being cleaned up after its last run; try again",
+            record.name
+        );
+    }
+    runtime.detached = true;
+    let root = root.to_path_buf();
+    detach(move |reporter| {
+        let images = ImageStore::new(&root);
+        let lock = images.lock()?;
+        let image = images.get(&record.image_id)?;
+        let spec = Spec {
+            id: record.id.clone(),
+            hostname: runtime.hostname.clone(),
+            command: record.command.clone(),
+            env: runtime.env.clone(),
+            workdir: runtime.workdir.clone(),
+            rootfs: None,
+            tty: runtime.tty,
+            interactive: runtime.interactive,
+        };
+        let launch = Launch {
+            spec,
+            kind: Kind::Again,
+            name: record.name.clone(),
+            lowerdirs: image.lowerdirs(&images.layers),
+            volumes: volumes_of(&record),
+            runtime,
+        };
+        run_to_end(&root, launch, reporter, Some(lock))
+    })?;
+    Ok(())
+}
+// ANCHOR_END: start

@@ -1,0 +1,31 @@
+//! Chapter 6: the complete `mydocker`.
+//!
+//! Chapters 1 to 5 built a container that lives as long as the `mydocker`
+//! command that started it. This chapter lets containers live in the
+//! background, and adds everything needed to watch, enter, stop, start again
+//! and remove them. The modules, in the order the book tells them:
+//!
+//! 1. [`supervisor`]: `run -d` forks a small supervisor that becomes the
+//!    container's parent, reaps it and cleans up after it.
+//! 2. [`hooks`]: this chapter's steps in the lifecycle: parent-death signal,
+//!    logs, the runtime record, `/etc` files, `start` of an existing layer.
+//! 3. [`state`] and [`pidfd`]: the runtime record, and processes named by
+//!    pid *and* start time, held through pidfds.
+//! 4. [`launch`]: `run` and `start`, every chapter's hooks in order.
+//! 5. [`ps`], [`logs`], [`exec`], [`stop`], [`remove`], [`inspect`]: the
+//!    commands that watch, enter, stop and remove containers.
+//! 6. [`env`] and [`cli`]: `-e`, `--env-file`, `-w`, and the whole command line.
+
+pub mod cli;
+pub mod env;
+pub mod exec;
+pub mod hooks;
+pub mod inspect;
+pub mod launch;
+pub mod logs;
+pub mod pidfd;
+pub mod ps;
+pub mod remove;
+pub mod state;
+pub mod stop;
+pub mod supervisor;
