@@ -72,10 +72,19 @@ impl fmt::Display for Digest {
     }
 }
 
+/// How many bytes go to the hashing thread at once.
+const CHUNK: usize = 1 << 20;
+
 /// A sha256 computed on a second thread, so that hashing a large layer
-/// overlaps with writing its files (the machines have two cores).
+/// overlaps with writing its files (the machines have two cores). Buffers go
+/// back and forth between the threads instead of being allocated per chunk:
+/// a fresh megabyte costs 256 page faults.
 pub struct BackgroundHasher {
     tx: Option<SyncSender<Vec<u8>>>,
+    free: Receiver<Vec<u8>>,
+    /// Small reads (tar headers are 512 bytes) are gathered into one chunk,
+    /// so the threads meet once per megabyte, not once per header.
+    pending: Vec<u8>,
     thread: Option<JoinHandle<(Digest, u64)>>,
 }
 
@@ -83,31 +92,52 @@ impl BackgroundHasher {
     /// Starts the hashing thread.
     pub fn new() -> BackgroundHasher {
         let (tx, rx): (SyncSender<Vec<u8>>, Receiver<Vec<u8>>) = sync_channel(8);
+        let (free_tx, free) = sync_channel::<Vec<u8>>(16);
         let thread = std::thread::spawn(move || {
             let mut h = Sha256::new();
             let mut n = 0u64;
             for chunk in rx {
                 n += chunk.len() as u64;
                 h.update(&chunk);
+                let _ = free_tx.try_send(chunk);
             }
             (Digest::from_hasher(h), n)
         });
         BackgroundHasher {
             tx: Some(tx),
+            free,
+            pending: Vec::with_capacity(CHUNK),
             thread: Some(thread),
         }
     }
 
     /// Hands bytes to the hashing thread.
-    pub fn update(&self, bytes: &[u8]) {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+        if self.pending.len() >= CHUNK {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let mut next = self
+            .free
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(CHUNK));
+        next.clear();
+        let full = std::mem::replace(&mut self.pending, next);
         if let Some(tx) = &self.tx {
             // A send fails only if the thread died; finish() reports that.
-            let _ = tx.send(bytes.to_vec());
+            let _ = tx.send(full);
         }
     }
 
     /// Waits for the thread and returns the digest and the number of bytes.
     pub fn finish(mut self) -> Result<(Digest, u64)> {
+        self.flush();
         drop(self.tx.take());
         match self.thread.take().map(JoinHandle::join) {
             Some(Ok(v)) => Ok(v),

@@ -146,14 +146,14 @@ impl LayerStore {
         let split_file = File::create(tmp.path().join("tar-split"))
             .with_context(|| format!("create {}/tar-split", tmp.path().display()))?;
 
-        // file → hash (on its own thread) → buffer → tar-split recorder → tar
+        // file → hash (on its own thread) → tar-split recorder → tar. No
+        // buffer in between: file content is read straight into the
+        // unpacker's buffer, headers are small reads.
         let hashing = HashingReader::new(reader);
-        let buffered = std::io::BufReader::with_capacity(1 << 20, hashing);
-        let (recorder, marker) = Recorder::new(buffered, split_file);
+        let (recorder, marker) = Recorder::new(hashing, split_file);
         let mut archive = tar::Archive::new(recorder);
         unpack::unpack(&mut archive, &diff, Whiteouts::Overlay, Some(&marker))?;
-        let buffered = archive.into_inner().finish()?;
-        let (diff_id, size) = buffered.into_inner().finish()?;
+        let (diff_id, size) = archive.into_inner().finish()?.finish()?;
 
         if let Some(want) = expected {
             if *want != diff_id {

@@ -81,7 +81,6 @@ impl<R: Read> Recorder<R> {
             let mut st = self.state.borrow_mut();
             st.flush_raw().context("write the layer's tar-split")?;
             st.out.flush().context("write the layer's tar-split")?;
-            st.out.get_ref().sync_all().ok();
         }
         Ok(self.inner)
     }

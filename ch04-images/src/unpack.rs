@@ -72,7 +72,12 @@ pub fn unpack<R: Read>(
     let root = Confined::open(dest)?;
     let mut stats = Stats::default();
     let mut dirs = Vec::new();
-    let mut buf = vec![0u8; 1 << 18];
+    let mut buf = vec![0u8; 1 << 20];
+    // The parent directory of the last regular file: most files follow a
+    // sibling, and walking from the root again would cost one `openat` per
+    // path component. Any entry that is not a regular file may change the
+    // tree's shape, so it empties the cache.
+    let mut cache: Option<(Vec<u8>, OwnedFd)> = None;
     for entry in archive.entries().context("read the tar archive")? {
         let mut entry = entry.context("read a tar entry")?;
         let path = entry.path_bytes().into_owned();
@@ -82,6 +87,10 @@ pub fn unpack<R: Read>(
         let Some(last) = comps.last() else {
             continue; // "./": the destination itself
         };
+        let is_file = matches!(kind, EntryType::Regular | EntryType::Continuous);
+        if !is_file {
+            cache = None;
+        }
         if mode == Whiteouts::Overlay {
             match whiteout::classify(last) {
                 Name::Plain => {}
@@ -100,7 +109,12 @@ pub fn unpack<R: Read>(
                 }
             }
         }
-        let (dir, name) = root.parent(&comps, true)?;
+        let (parents, name) = (&comps[..comps.len() - 1], *last);
+        let key = display(parents).into_bytes();
+        let dir = match cache.take() {
+            Some((k, fd)) if k == key => fd,
+            _ => root.dir(parents, true)?,
+        };
         let hdr = entry.header();
         let meta = (
             hdr.mode().context("tar header: mode")? & 0o7777,
@@ -134,17 +148,27 @@ pub fn unpack<R: Read>(
                 });
             }
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                remove_existing(&dir, name)?;
-                let fd = openat(
-                    &dir,
-                    name,
-                    OFlag::O_WRONLY
-                        | OFlag::O_CREAT
-                        | OFlag::O_EXCL
-                        | OFlag::O_NOFOLLOW
-                        | OFlag::O_CLOEXEC,
-                    Mode::from_bits_truncate(0o600),
-                )
+                // O_EXCL: never open an existing file (or a symlink's
+                // target); replace whatever is there instead.
+                let create = || {
+                    openat(
+                        &dir,
+                        name,
+                        OFlag::O_WRONLY
+                            | OFlag::O_CREAT
+                            | OFlag::O_EXCL
+                            | OFlag::O_NOFOLLOW
+                            | OFlag::O_CLOEXEC,
+                        Mode::from_bits_truncate(0o600),
+                    )
+                };
+                let fd = match create() {
+                    Err(Errno::EEXIST) => {
+                        remove_existing(&dir, name)?;
+                        create()
+                    }
+                    other => other,
+                }
                 .with_context(|| format!("create {}", display(&comps)))?;
                 if let Some(m) = marker {
                     if kind != EntryType::GNUSparse {
@@ -237,6 +261,9 @@ pub fn unpack<R: Read>(
             // pax and GNU long-name records are consumed by the tar crate;
             // anything else carries no file.
             _ => {}
+        }
+        if is_file {
+            cache = Some((key, dir));
         }
     }
     for d in dirs.iter().rev() {
