@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use std::io::Write;
+
+use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
 use ch04_images::containers::{ContainerStore, Record};
@@ -38,7 +40,8 @@ pub fn inspect(root: &Path, names: &[String]) -> Result<()> {
             missing.push(name.clone());
         }
     }
-    println!("{}", serde_json::to_string_pretty(&found)?);
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", serde_json::to_string_pretty(&found)?).context("write to stdout")?;
     if !missing.is_empty() {
         bail!("no such object: {}", missing.join(", "));
     }

@@ -1,0 +1,398 @@
+//! Docker's behaviour, privileged: exit codes, detached containers, `ps`,
+//! `stop`, `logs`, `exec`, `start`, `rm`, and crash safety. No network:
+//! the lab tests are in `seed.rs`.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Env, alive, cgroup_dirs, stderr, stdout};
+
+/// Exit codes as Docker gives them, attached and detached.
+#[test]
+fn exit_codes_are_dockers() {
+    if !testkit::require_root("exit_codes_are_dockers") {
+        return;
+    }
+    let env = Env::new();
+    let code = |args: &[&str]| env.md(args).status.code();
+    assert_eq!(code(&["run", "--rm", "busybox", "true"]), Some(0));
+    assert_eq!(code(&["run", "--rm", "busybox", "false"]), Some(1));
+    assert_eq!(
+        code(&["run", "--rm", "busybox", "sh", "-c", "exit 32"]),
+        Some(32)
+    );
+    assert_eq!(
+        code(&["run", "--rm", "--no-such-flag", "busybox", "true"]),
+        Some(125)
+    );
+    assert_eq!(code(&["run", "--rm", "no-such-image"]), Some(125));
+    assert_eq!(code(&["run", "--rm", "busybox", "/etc"]), Some(126));
+    assert_eq!(
+        code(&["run", "--rm", "busybox", "no-such-command"]),
+        Some(127)
+    );
+    // Detached, a command that cannot start is reported by `run -d` itself.
+    let out = env.md(&["run", "-d", "--rm", "busybox", "no-such-command"]);
+    assert_eq!(out.status.code(), Some(127));
+    assert!(
+        stderr(&out).contains("executable file not found"),
+        "{}",
+        stderr(&out)
+    );
+    // --rm removed every one of them.
+    assert!(env.ids().is_empty(), "{:?}", env.ids());
+}
+
+/// `run -d` prints the full id and returns; `ps` shows the container Up,
+/// and its parent is the supervisor, not the long-gone `run -d`.
+#[test]
+fn run_detached_prints_the_id_and_ps_shows_it_up() {
+    if !testkit::require_root("run_detached_prints_the_id_and_ps_shows_it_up") {
+        return;
+    }
+    let env = Env::new();
+    let id = env.ok(&["run", "-d", "--name", "sleeper", "busybox", "sleep", "60"]);
+    let id = id.trim();
+    assert_eq!(id.len(), 64, "{id:?}");
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
+
+    let ps = env.ok(&["ps"]);
+    let line = ps.lines().find(|l| l.contains("sleeper")).expect("listed");
+    assert!(line.starts_with(&id[..12]), "{ps}");
+    assert!(line.contains(" Up "), "{ps}");
+    assert!(line.contains("\"sleep 60\""), "{ps}");
+    assert!(ps.starts_with("CONTAINER ID   IMAGE"), "{ps}");
+    assert_eq!(env.ok(&["ps", "-q"]).trim(), &id[..12]);
+
+    let pid = env.pid("sleeper");
+    let supervisor = env.supervisor("sleeper");
+    assert!(testkit::children_of(supervisor as u32).contains(&(pid as u32)));
+    // The supervisor is in a session of its own, away from our terminal.
+    let stat = std::fs::read_to_string(format!("/proc/{supervisor}/stat")).unwrap();
+    let fields: Vec<&str> = stat[stat.rfind(')').unwrap() + 2..].split(' ').collect();
+    assert_eq!(fields[3], supervisor.to_string(), "session id: {stat}");
+}
+
+/// `stop` of a command that ignores SIGTERM (PID 1 without a handler)
+/// waits the default 10 s, then SIGKILL: exit code 137.
+#[test]
+fn stop_waits_ten_seconds_then_kills() {
+    if !testkit::require_root("stop_waits_ten_seconds_then_kills") {
+        return;
+    }
+    let env = Env::new();
+    env.ok(&["run", "-d", "--name", "s", "busybox", "sleep", "60"]);
+    let pid = env.pid("s");
+    let supervisor = env.supervisor("s");
+    let t0 = Instant::now();
+    assert_eq!(env.ok(&["stop", "s"]).trim(), "s");
+    // A lower bound only: the SIGKILL cannot come before the 10 s are up.
+    assert!(t0.elapsed() >= Duration::from_secs(9), "{:?}", t0.elapsed());
+    assert_eq!(env.state("s"), ("exited".to_string(), 137));
+    assert!(!alive(pid) && !alive(supervisor));
+    let ps = env.ok(&["ps", "-a"]);
+    assert!(ps.contains("Exited (137)"), "{ps}");
+    assert!(!env.ok(&["ps"]).contains(" s\n"));
+    // Stopping a stopped container is not an error.
+    assert_eq!(env.ok(&["stop", "-t", "1", "s"]).trim(), "s");
+}
+
+/// A container that handles SIGTERM stops at once, with its own code.
+#[test]
+fn stop_of_a_container_that_traps_term_gives_its_code() {
+    if !testkit::require_root("stop_of_a_container_that_traps_term_gives_its_code") {
+        return;
+    }
+    let env = Env::new();
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "t",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 42' TERM; while true; do sleep 0.1; done",
+    ]);
+    // 137 would mean the SIGKILL after 30 s; 42 means the trap ran.
+    env.ok(&["stop", "-t", "30", "t"]);
+    assert_eq!(env.state("t"), ("exited".to_string(), 42));
+}
+
+/// `logs` keeps stdout and stderr apart, `--tail` cuts, `-f` follows
+/// until the container exits.
+#[test]
+fn logs_and_logs_follow() {
+    if !testkit::require_root("logs_and_logs_follow") {
+        return;
+    }
+    let env = Env::new();
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "l",
+        "busybox",
+        "sh",
+        "-c",
+        "echo one; echo two; echo oops >&2; echo three",
+    ]);
+    env.wait_exited("l");
+    let out = env.md(&["logs", "l"]);
+    assert_eq!(stdout(&out), "one\ntwo\nthree\n");
+    assert_eq!(stderr(&out), "oops\n");
+    let out = env.md(&["logs", "--tail", "2", "l"]);
+    assert_eq!(stdout(&out), "two\nthree\n");
+    // The seed's spelling of a long flag.
+    assert_eq!(stdout(&env.md(&["logs", "-tail", "1", "l"])), "three\n");
+
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "f",
+        "busybox",
+        "sh",
+        "-c",
+        "for i in 1 2 3; do echo $i; sleep 0.3; done",
+    ]);
+    let out = env.md(&["logs", "-f", "f"]);
+    assert!(out.status.success());
+    assert_eq!(stdout(&out), "1\n2\n3\n");
+    assert_eq!(env.state("f"), ("exited".to_string(), 0));
+}
+
+/// `exec` joins the container: PID 1 is its command, it gets the
+/// container's environment and working directory (and its own -e, -w), its
+/// cgroup, and its exit code comes back.
+#[test]
+fn exec_joins_namespaces_cgroup_env_and_workdir() {
+    if !testkit::require_root("exec_joins_namespaces_cgroup_env_and_workdir") {
+        return;
+    }
+    let env = Env::new();
+    let id = env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "x",
+        "-e",
+        "FOO=bar",
+        "-w",
+        "/srv",
+        "--hostname",
+        "box",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    let id = id.trim();
+    let out = env.ok(&[
+        "exec",
+        "x",
+        "sh",
+        "-c",
+        "tr '\\0' ' ' < /proc/1/cmdline; echo; echo $FOO; pwd; hostname; cat /proc/self/cgroup",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0].trim(), "sleep 60", "{out}");
+    assert_eq!(lines[1], "bar");
+    assert_eq!(lines[2], "/srv");
+    assert_eq!(lines[3], "box");
+    assert!(
+        out.contains(&format!("mydocker/{id}")),
+        "not in the container's cgroup: {out}"
+    );
+
+    let out = env.ok(&[
+        "exec",
+        "-e",
+        "FOO=baz",
+        "-w",
+        "/tmp",
+        "x",
+        "sh",
+        "-c",
+        "echo $FOO; pwd",
+    ]);
+    assert_eq!(out, "baz\n/tmp\n");
+    assert_eq!(
+        env.md(&["exec", "x", "sh", "-c", "exit 5"]).status.code(),
+        Some(5)
+    );
+    assert_eq!(
+        env.md(&["exec", "x", "no-such-command"]).status.code(),
+        Some(127)
+    );
+    assert_eq!(env.md(&["exec", "x", "/etc"]).status.code(), Some(126));
+
+    env.ok(&["stop", "-t", "1", "x"]);
+    let out = env.md(&["exec", "x", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("is not running"), "{}", stderr(&out));
+}
+
+/// `exec` refuses a container whose recorded pid now belongs to another
+/// process: it compares the start time, and never joins a stranger.
+#[test]
+fn exec_refuses_a_recycled_pid() {
+    if !testkit::require_root("exec_refuses_a_recycled_pid") {
+        return;
+    }
+    let env = Env::new();
+    let id = env.ok(&["run", "-d", "--name", "r", "busybox", "sleep", "60"]);
+    let id = id.trim().to_string();
+    env.ok(&["stop", "-t", "0", "r"]);
+    // Make the record say it still runs, as pid 1 of the host: a process
+    // that exists, but is not the container.
+    let config = env.container_dir(&id).join("config.json");
+    let mut record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    record["status"] = "running".into();
+    record["pid"] = 1.into();
+    record["pid_start"] = 12345.into();
+    std::fs::write(&config, record.to_string()).unwrap();
+    let out = env.md(&["exec", "r", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("is not running"), "{}", stderr(&out));
+    assert!(env.ok(&["ps", "-a"]).contains("Exited"));
+}
+
+/// `rm` refuses a running container; `rm -f` kills it and removes record,
+/// layer, logs and cgroup, and no process of it is left.
+#[test]
+fn rm_refuses_running_and_rm_f_removes_everything() {
+    if !testkit::require_root("rm_refuses_running_and_rm_f_removes_everything") {
+        return;
+    }
+    let env = Env::new();
+    let id = env.ok(&[
+        "run", "-d", "--name", "victim", "-m", "32m", "busybox", "sleep", "60",
+    ]);
+    let id = id.trim();
+    let pid = env.pid("victim");
+    let supervisor = env.supervisor("victim");
+    // An exec'd process is part of the container too.
+    let mut execd = env.cmd(&["exec", "victim", "sleep", "60"]).spawn().unwrap();
+    assert!(!cgroup_dirs(id).is_empty());
+
+    let out = env.md(&["rm", "victim"]);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("running"), "{}", stderr(&out));
+    assert!(alive(pid));
+
+    assert_eq!(env.ok(&["rm", "-f", "victim"]).trim(), "victim");
+    assert!(!alive(pid), "the container's process survived");
+    assert!(!alive(supervisor), "the supervisor survived");
+    let _ = execd.wait();
+    assert!(!env.container_dir(id).exists());
+    assert!(cgroup_dirs(id).is_empty(), "{:?}", cgroup_dirs(id));
+    assert!(env.ids().is_empty());
+    assert!(testkit::host_mounts_containing(id).is_empty());
+}
+
+/// `start` runs a stopped container again: same id, name and layer.
+#[test]
+fn start_runs_the_same_container_again() {
+    if !testkit::require_root("start_runs_the_same_container_again") {
+        return;
+    }
+    let env = Env::new();
+    let id = env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "again",
+        "busybox",
+        "sh",
+        "-c",
+        "echo run >> /runs; wc -l < /runs; sleep 60",
+    ]);
+    env.ok(&["stop", "-t", "0", "again"]);
+    assert_eq!(env.ok(&["start", "again"]).trim(), "again");
+    assert_eq!(env.state("again").0, "running");
+    assert_eq!(env.inspect("again")["Id"], id.trim());
+    env.ok(&["stop", "-t", "0", "again"]);
+    // The second run saw the first run's file: the same upper layer.
+    assert_eq!(env.ok(&["logs", "again"]), "1\n2\n");
+}
+
+/// `-e`, `--env-file` and `-w` on `run`; `--rm` with `-d`.
+#[test]
+fn run_environment_workdir_and_detached_rm() {
+    if !testkit::require_root("run_environment_workdir_and_detached_rm") {
+        return;
+    }
+    let env = Env::new();
+    let file = env.root().join("vars");
+    std::fs::write(&file, "# settings\nA=1\nB=from-file\n").unwrap();
+    let out = env.ok(&[
+        "run",
+        "--rm",
+        "--env-file",
+        file.to_str().unwrap(),
+        "-e",
+        "B=2",
+        "-w",
+        "/work",
+        "busybox",
+        "sh",
+        "-c",
+        "echo $A $B; pwd",
+    ]);
+    assert_eq!(out, "1 2\n/work\n");
+    let id = env.ok(&["run", "-d", "--rm", "busybox", "true"]);
+    let dir = env.container_dir(id.trim());
+    assert!(
+        testkit::eventually(500, || (!dir.exists()).then_some(())).is_some(),
+        "--rm left {}",
+        dir.display()
+    );
+}
+
+/// `kill -9` of the supervisor: the container dies with it (its parent
+/// death signal), `ps -a` shows it exited, `rm -f` removes it completely.
+/// `kill -9` of the container: the supervisor records 137 and cleans up.
+#[test]
+fn crash_of_the_supervisor_or_the_container() {
+    if !testkit::require_root("crash_of_the_supervisor_or_the_container") {
+        return;
+    }
+    let env = Env::new();
+    let id = env.ok(&[
+        "run", "-d", "--name", "orphan", "-m", "32m", "busybox", "sleep", "60",
+    ]);
+    let id = id.trim();
+    let pid = env.pid("orphan");
+    let supervisor = env.supervisor("orphan");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(supervisor),
+        nix::sys::signal::SIGKILL,
+    )
+    .unwrap();
+    assert!(testkit::eventually(500, || (!alive(pid)).then_some(())).is_some());
+    let ps = env.ok(&["ps", "-a"]);
+    assert!(ps.contains("Exited (137)"), "{ps}");
+    assert!(!env.ok(&["ps"]).contains("orphan"));
+    assert!(
+        !cgroup_dirs(id).is_empty(),
+        "nobody released the cgroup yet"
+    );
+    env.ok(&["rm", "-f", "orphan"]);
+    assert!(cgroup_dirs(id).is_empty());
+    assert!(!env.container_dir(id).exists());
+
+    let id = env.ok(&[
+        "run", "-d", "--name", "victim", "-m", "32m", "busybox", "sleep", "60",
+    ]);
+    let id = id.trim();
+    let pid = env.pid("victim");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::SIGKILL).unwrap();
+    assert_eq!(env.wait_exited("victim"), 137);
+    assert!(
+        testkit::eventually(500, || cgroup_dirs(id).is_empty().then_some(())).is_some(),
+        "the supervisor did not remove the cgroup"
+    );
+    env.ok(&["rm", "victim"]);
+}
