@@ -19,8 +19,13 @@ pub struct NetworkArgs {
     #[arg(long = "network", visible_alias = "net", value_name = "NAME")]
     pub network: Option<String>,
 
-    /// Publish a container port on the host, [IP:]HOST:CONTAINER[/tcp|/udp]; repeatable
-    #[arg(short = 'p', long = "publish", value_name = "PORTS")]
+    /// Container ports published on the host (`-p`)
+    #[arg(
+        short = 'p',
+        long = "publish",
+        value_name = "PORTS",
+        help = "Publish a container port on the host, [IP:]HOST:CONTAINER[/tcp|/udp]; repeatable"
+    )]
     pub publish: Vec<PortMapping>,
 
     /// Name server for the container's /etc/resolv.conf; repeatable
