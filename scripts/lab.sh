@@ -5,7 +5,7 @@
 #
 #   scripts/lab.sh up NAME          create the lab NAME and its internet NAME-inet
 #   scripts/lab.sh down NAME        remove both, with everything in them
-#   scripts/lab.sh exec NAME CMD... run CMD inside the lab (as `ip netns exec`)
+#   scripts/lab.sh exec NAME CMD... run CMD inside the lab's network namespace
 #   scripts/lab.sh inet NAME CMD... run CMD inside the lab's internet
 #
 #   NAME-inet (the internet)                 NAME (the lab host)
@@ -80,7 +80,11 @@ shift 2
 case "$cmd" in
     up) [ $# -eq 0 ] || usage; up "$name" ;;
     down) [ $# -eq 0 ] || usage; down "$name" ;;
-    exec) [ $# -ge 1 ] || usage; exec ip netns exec "$name" "$@" ;;
+    # nsenter joins only the network namespace. `ip netns exec` would also
+    # mount a fresh /sys, hiding the cgroup hierarchies under /sys/fs/cgroup
+    # that mydocker needs for its containers.
+    exec) [ $# -ge 1 ] || usage; has_netns "$name" || { echo "$0: no lab $name (run: $0 up $name)" >&2; exit 1; }
+          exec nsenter --net="/run/netns/$name" "$@" ;;
     inet) [ $# -ge 1 ] || usage; exec ip netns exec "$name-inet" "$@" ;;
     *) usage ;;
 esac
