@@ -98,8 +98,12 @@ show ps -a
 ids=$(md ps -a -q --no-trunc)
 show rm d1 d2 web
 show network rm br0
-check "no container, veth, rule or cgroup is left" sh -c "
-    [ -z \"\$('$bin' --root '$root' ps -a -q)\" ] &&
-    ! '$here/scripts/lab.sh' exec '$lab' ip -o link | grep -q veth &&
-    ! '$here/scripts/lab.sh' exec '$lab' iptables -t nat -S | grep -q 'mydocker:' &&
-    for id in $ids; do ! ls -d /sys/fs/cgroup/*/mydocker/\$id >/dev/null 2>&1 || exit 1; done"
+nothing_left() {
+    [ -z "$(md ps -a -q)" ] || return 1
+    ! inlab ip -o link | grep -q veth || return 1
+    ! inlab iptables -t nat -S | grep -q 'mydocker:' || return 1
+    for id in $ids; do
+        ! ls -d /sys/fs/cgroup/*/mydocker/"$id" >/dev/null 2>&1 || return 1
+    done
+}
+check "no container, veth, rule or cgroup is left" nothing_left
