@@ -108,7 +108,12 @@ fn run_to_end(
     drop(lock);
     let result = match started {
         Ok(running) => {
+            let detached = reporter.is_detached();
             reporter.started(&id);
+            if detached {
+                // From here on the supervisor only waits: keep it small.
+                crate::supervisor::shed_file_pages();
+            }
             // Nothing of the caller's may stay busy because of us (its
             // current directory could be a mount point someone unmounts).
             let _ = std::env::set_current_dir("/");

@@ -46,6 +46,11 @@ impl Reporter {
         Reporter { pipe: None }
     }
 
+    /// True when a foreground process waits for this report.
+    pub fn is_detached(&self) -> bool {
+        self.pipe.is_some()
+    }
+
     /// Tells the foreground the container runs; it prints `id` and exits 0.
     pub fn started(&mut self, id: &str) {
         let mut msg = vec![0u8];
@@ -126,3 +131,65 @@ fn become_supervisor() -> Result<()> {
     nix::unistd::dup2_stderr(&null).context("dup2 /dev/null onto stderr")?;
     Ok(())
 }
+
+// ANCHOR: shed
+/// Lets go of the pages of mapped files (our code, libc's) that setting up
+/// the container touched. They count in the supervisor's resident size
+/// while it waits, possibly for weeks, though it will run little of that
+/// code again; the page cache keeps them, so a page needed later is mapped
+/// back from memory, not read from disk.
+///
+/// Only mappings that were never written are dropped (no write permission
+/// and no anonymous, copied-on-write page in them): for those, the file
+/// *is* the content, and `MADV_DONTNEED` only removes our page-table
+/// entries. Returns how many KiB were dropped.
+pub fn shed_file_pages() -> u64 {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
+        return 0;
+    };
+    let mut dropped = 0;
+    let mut current: Option<(usize, usize, u64)> = None;
+    let mut flush = |m: Option<(usize, usize, u64)>| {
+        if let Some((start, end, rss)) = m {
+            let rc = unsafe {
+                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED)
+            };
+            if rc == 0 {
+                dropped += rss;
+            }
+        }
+    };
+    for line in smaps.lines() {
+        let mut words = line.split_whitespace();
+        let first = words.next().unwrap_or_default();
+        if let Some((start, end)) = first.split_once('-').filter(|_| !first.ends_with(':')) {
+            flush(current.take());
+            let perms = words.next().unwrap_or_default();
+            let path = line.split_whitespace().nth(5).unwrap_or_default();
+            let (Ok(start), Ok(end)) = (
+                usize::from_str_radix(start, 16),
+                usize::from_str_radix(end, 16),
+            ) else {
+                continue;
+            };
+            // A private, never-writable mapping of a real file.
+            if perms.ends_with('p') && !perms.contains('w') && path.starts_with('/') {
+                current = Some((start, end, 0));
+            }
+        } else if let Some(m) = current.as_mut() {
+            let value = words
+                .next()
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0);
+            match first {
+                "Rss:" => m.2 = value,
+                // A copy-on-write page (relocations): the file is not the content.
+                "Anonymous:" if value > 0 => current = None,
+                _ => {}
+            }
+        }
+    }
+    flush(current.take());
+    dropped
+}
+// ANCHOR_END: shed

@@ -254,7 +254,8 @@ fn makefile_net_d1_d2() {
     };
     // d1 serves one line on port 81, then waits for d2.
     let d1_input = format!(
-        "(echo from-d1 | nc -l -p 81) &\n{}ping -c1 -W2 198.51.100.1 >/dev/null && echo REACHED internet\nwait\nexit\n",
+        "(echo from-d1 | nc -l -p 81) &\n{}ping -c1 -W2 198.51.100.1 >/dev/null && echo REACHED internet\n\
+         for i in $(seq 50); do kill -0 $! 2>/dev/null || break; sleep 0.2; done\nexit\n",
         ping_loop("192.168.10.3")
     );
     let d2_input = format!("{}exit\n", ping_loop("192.168.10.2"));
