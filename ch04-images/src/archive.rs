@@ -102,45 +102,67 @@ struct Added {
 /// `load -i PATH`: a `docker save` tar (plain or gzip), or an OCI image
 /// layout directory. The caller holds [`ImageStore::lock`].
 pub fn load(store: &ImageStore, path: &Path) -> Result<Vec<Loaded>> {
+    let meta = std::fs::metadata(path).with_context(|| format!("open {}", path.display()))?;
+    if meta.is_dir() {
+        return load_with_undo(store, |added| {
+            read_layout(store, &Confined::open(path)?, added)
+        });
+    }
+    let f = File::open(path).with_context(|| format!("open {}", path.display()))?;
+    let bar = progress::bar(&format!("loading {}", path.display()), Some(meta.len()));
+    let result = load_stream(
+        store,
+        ProgressReader::new(f, bar.clone()),
+        &path.display().to_string(),
+    );
+    bar.finish_and_clear();
+    result
+}
+
+/// `load` from a stream (standard input, say): the archive is unpacked,
+/// confined, into a temporary directory of the store, then read from there.
+pub fn load_stream(
+    store: &ImageStore,
+    reader: impl Read + 'static,
+    what: &str,
+) -> Result<Vec<Loaded>> {
+    let tmp = TempDir::new_in(&store.root().join("tmp"), "load-")?;
+    let mut archive = tar::Archive::new(open_maybe_gzip(reader)?);
+    unpack::unpack(&mut archive, tmp.path(), Whiteouts::Keep, None)
+        .with_context(|| format!("unpack {what}"))?;
+    load_with_undo(store, |added| {
+        read_layout(store, &Confined::open(tmp.path())?, added)
+    })
+}
+
+/// Runs `read` (which stores layers), then tags the images it found. On any
+/// error, the layers this load added are removed again: nothing was tagged.
+fn load_with_undo(
+    store: &ImageStore,
+    read: impl FnOnce(&mut Added) -> Result<Vec<Pending>>,
+) -> Result<Vec<Loaded>> {
     let mut added = Added::default();
-    let result = load_inner(store, path, &mut added);
+    let result = read(&mut added).and_then(|pending| {
+        if pending.is_empty() {
+            bail!("the archive holds no image");
+        }
+        let mut out = Vec::new();
+        for p in pending {
+            let (id, _) = store.add_config(&p.raw)?;
+            let mut tags = Vec::new();
+            for t in &p.tags {
+                tags.push(store.tag(&id, t)?);
+            }
+            out.push(Loaded { id, tags });
+        }
+        Ok(out)
+    });
     if result.is_err() {
-        // Nothing was tagged; drop the layers that came with this archive.
         for d in &added.layers {
             let _ = store.layers.remove(d);
         }
     }
     result
-}
-
-fn load_inner(store: &ImageStore, path: &Path, added: &mut Added) -> Result<Vec<Loaded>> {
-    let meta = std::fs::metadata(path).with_context(|| format!("open {}", path.display()))?;
-    let pending = if meta.is_dir() {
-        read_layout(store, &Confined::open(path)?, added)?
-    } else {
-        let tmp = TempDir::new_in(&store.root().join("tmp"), "load-")?;
-        let f = File::open(path).with_context(|| format!("open {}", path.display()))?;
-        let bar = progress::bar(&format!("loading {}", path.display()), Some(meta.len()));
-        let reader = open_maybe_gzip(ProgressReader::new(f, bar.clone()))?;
-        let mut archive = tar::Archive::new(reader);
-        unpack::unpack(&mut archive, tmp.path(), Whiteouts::Keep, None)
-            .with_context(|| format!("unpack {}", path.display()))?;
-        bar.finish_and_clear();
-        read_layout(store, &Confined::open(tmp.path())?, added)?
-    };
-    if pending.is_empty() {
-        bail!("{} holds no image", path.display());
-    }
-    let mut out = Vec::new();
-    for p in pending {
-        let (id, _) = store.add_config(&p.raw)?;
-        let mut tags = Vec::new();
-        for t in &p.tags {
-            tags.push(store.tag(&id, t)?);
-        }
-        out.push(Loaded { id, tags });
-    }
-    Ok(out)
 }
 // ANCHOR_END: load
 
@@ -260,7 +282,7 @@ fn parse_config(raw: &[u8]) -> Result<ImageConfig> {
 }
 
 fn read_all(dir: &Confined, path: &[u8]) -> Result<Vec<u8>> {
-    let mut f = dir.open_file(&components(path)?)?;
+    let mut f = dir.open_file_following(path)?;
     let mut v = Vec::new();
     f.read_to_end(&mut v)
         .with_context(|| format!("read {}", String::from_utf8_lossy(path)))?;
@@ -287,7 +309,7 @@ fn ingest(
     if store.layers.exists(diff_id) {
         return Ok(());
     }
-    let f = dir.open_file(&components(path)?)?;
+    let f = dir.open_file_following(path)?;
     let total = f.metadata().ok().map(|m| m.len());
     let bar = progress::bar(&format!("layer {}", diff_id.short()), total);
     let reader = open_maybe_gzip(ProgressReader::new(f, bar.clone()))?;

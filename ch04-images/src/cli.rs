@@ -88,12 +88,13 @@ pub struct ImportArgs {
     pub name: String,
 }
 
-/// `load -i FILE`
+/// `load [-i FILE]`
 #[derive(Args, Debug)]
 pub struct LoadArgs {
     /// A `docker save` tar (plain or gzip) or an OCI layout directory
+    /// (default: the tar on standard input)
     #[arg(short = 'i', long = "input", value_name = "FILE")]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
     /// Print nothing
     #[arg(short = 'q', long)]
     pub quiet: bool,

@@ -29,7 +29,18 @@ pub fn run_command(root: &Path, command: Command) -> Result<i32> {
         }
         Command::Load(a) => {
             let _lock = images.lock()?;
-            for l in archive::load(&images, &a.input)? {
+            let loaded = match &a.input {
+                Some(path) => archive::load(&images, path)?,
+                None => {
+                    if std::io::stdin().is_terminal() {
+                        bail!(
+                            "requested load from stdin, but stdin is a terminal: use -i FILE or redirect the input"
+                        );
+                    }
+                    archive::load_stream(&images, std::io::stdin(), "standard input")?
+                }
+            };
+            for l in loaded {
                 if a.quiet {
                     continue;
                 }

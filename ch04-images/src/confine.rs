@@ -152,6 +152,57 @@ impl Confined {
     }
 }
 
+impl Confined {
+    /// Opens the regular file at archive path `raw`. If the file itself is a
+    /// symlink (old `docker save` archives link a repeated layer to its
+    /// first copy), the link is followed only as a *relative* path resolved
+    /// lexically inside the confining directory, at most 8 times.
+    pub fn open_file_following(&self, raw: &[u8]) -> Result<std::fs::File> {
+        let mut comps: Vec<Vec<u8>> = components(raw)?
+            .iter()
+            .map(|c| c.as_bytes().to_vec())
+            .collect();
+        for _ in 0..8 {
+            let refs: Vec<&OsStr> = comps.iter().map(|c| OsStr::from_bytes(c)).collect();
+            let (dir, name) = self.parent(&refs, false)?;
+            let is_link = fstatat(&dir, name, AtFlags::AT_SYMLINK_NOFOLLOW).is_ok_and(|st| {
+                SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK
+            });
+            if !is_link {
+                return self.open_file(&refs);
+            }
+            let target = nix::fcntl::readlinkat(&dir, name)
+                .with_context(|| format!("readlink {}", display(&refs)))?;
+            let target = target.as_bytes();
+            let shown = display(&refs);
+            drop(refs);
+            if target.first() == Some(&b'/') {
+                bail!(
+                    "refusing symlink {} to absolute path {:?}",
+                    shown,
+                    String::from_utf8_lossy(target)
+                );
+            }
+            comps.pop();
+            for part in target.split(|b| *b == b'/') {
+                match part {
+                    b"" | b"." => {}
+                    b".." => {
+                        if comps.pop().is_none() {
+                            bail!("refusing symlink {} that climbs out of the archive", shown);
+                        }
+                    }
+                    _ => comps.push(part.to_vec()),
+                }
+            }
+        }
+        bail!(
+            "too many levels of symlinks at {:?}",
+            String::from_utf8_lossy(raw)
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +226,30 @@ mod tests {
         assert!(comps("../x").is_err());
         assert!(comps("a/../../x").is_err());
         assert!(comps("a/..").is_err());
+    }
+
+    #[test]
+    fn internal_links_are_followed_lexically() {
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("a")).unwrap();
+        std::fs::create_dir_all(tmp.path().join("b")).unwrap();
+        std::fs::write(tmp.path().join("a/layer.tar"), "A").unwrap();
+        std::fs::write(outside.path().join("secret"), "S").unwrap();
+        std::os::unix::fs::symlink("../a/layer.tar", tmp.path().join("b/layer.tar")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret"), tmp.path().join("abs")).unwrap();
+        std::os::unix::fs::symlink("../../../../../../../../../../tmp", tmp.path().join("up"))
+            .unwrap();
+        let root = Confined::open(tmp.path()).unwrap();
+        let mut s = String::new();
+        std::io::Read::read_to_string(
+            &mut root.open_file_following(b"b/layer.tar").unwrap(),
+            &mut s,
+        )
+        .unwrap();
+        assert_eq!(s, "A");
+        assert!(root.open_file_following(b"abs").is_err());
+        assert!(root.open_file_following(b"up").is_err());
     }
 
     #[test]

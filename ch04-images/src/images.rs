@@ -96,12 +96,19 @@ pub struct Image {
 
 impl Image {
     /// The layer directories as overlay lowerdirs: top-most first.
+    ///
+    /// A layer listed twice (two build steps that made the same change) is
+    /// stacked once, at its top-most place: overlayfs refuses a directory
+    /// that appears twice, and the lower copy could only show what the
+    /// upper copy already shows.
     pub fn lowerdirs(&self, layers: &LayerStore) -> Vec<PathBuf> {
+        let mut seen = HashSet::new();
         self.config
             .rootfs
             .diff_ids
             .iter()
             .rev()
+            .filter(|d| seen.insert(*d))
             .map(|d| layers.diff_dir(d))
             .collect()
     }

@@ -241,3 +241,97 @@ fn records_stay_until_rm() {
     // The name is free again.
     ok(r, &["run", "--name", "gone", "busybox", "true"]);
 }
+
+#[test]
+fn a_command_that_cannot_start_leaves_a_created_record() {
+    if !testkit::require_root("a_command_that_cannot_start_leaves_a_created_record") {
+        return;
+    }
+    let root = root_with_busybox();
+    let r = root.path();
+    fails(
+        r,
+        &["run", "--name", "nocmd", "busybox", "no-such-command"],
+        127,
+    );
+    let dir = std::fs::read_dir(r.join("containers"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().join("config.json").is_file())
+        .unwrap()
+        .path();
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap();
+    assert_eq!(record["status"], "created");
+    assert_eq!(record["exit_code"], 127);
+    ok(r, &["rm", "nocmd"]);
+}
+
+#[test]
+fn running_containers_export_and_refuse_rm_without_force() {
+    if !testkit::require_root("running_containers_export_and_refuse_rm_without_force") {
+        return;
+    }
+    let root = root_with_busybox();
+    let r = root.path();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("ch04-images"))
+        .arg("--root")
+        .arg(r)
+        .args([
+            "run",
+            "--name",
+            "live",
+            "busybox",
+            "sh",
+            "-c",
+            "echo up > /up; sleep 30",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // A guard, so a failing assertion does not leave the container running.
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut guard = Kill(child);
+    let status = |r: &std::path::Path| -> Option<String> {
+        let dir = std::fs::read_dir(r.join("containers"))
+            .ok()?
+            .flatten()
+            .find(|e| e.path().join("config.json").is_file())?
+            .path();
+        let v: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("config.json")).ok()?).ok()?;
+        Some(v["status"].as_str()?.to_string())
+    };
+    let up = testkit::eventually(500, || {
+        (status(r).as_deref() == Some("running")
+            && std::fs::read_dir(r.join("containers"))
+                .ok()?
+                .flatten()
+                .any(|e| e.path().join("upper/up").exists()))
+        .then_some(())
+    });
+    assert!(up.is_some(), "the container never came up");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("live.tar");
+    ok(r, &["export", "live", "-o", file.to_str().unwrap()]);
+    let mut found = false;
+    for e in tar::Archive::new(std::fs::File::open(&file).unwrap())
+        .entries()
+        .unwrap()
+    {
+        found |= e.unwrap().path().unwrap() == std::path::Path::new("up");
+    }
+    assert!(found, "export of a running container misses its change");
+    let err = fails(r, &["rm", "live"], 125);
+    assert!(err.contains("running"), "{err}");
+    ok(r, &["rm", "-f", "live"]);
+    let code = guard.0.wait().unwrap().code();
+    assert_eq!(code, Some(137), "rm -f kills the container");
+    assert!(status(r).is_none(), "the record outlived rm -f");
+}

@@ -363,3 +363,83 @@ fn save_then_load_keeps_ids_and_tags() {
         1
     );
 }
+
+#[test]
+fn load_reads_standard_input() {
+    if !testkit::require_root("load_reads_standard_input") {
+        return;
+    }
+    let a = root_with_busybox();
+    let saved = common::cmd(a.path(), &["save", "busybox"])
+        .output()
+        .unwrap();
+    assert!(saved.status.success());
+    let b = testkit::DataRoot::new();
+    let out = common::cmd(b.path(), &["load"])
+        .write_stdin(saved.stdout)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "Loaded image: busybox:latest\n"
+    );
+    assert_eq!(ok(b.path(), &["run", "busybox", "echo", "hi"]), "hi\n");
+}
+
+/// Docker before 25 wrote a layer that occurs twice in an image once, and a
+/// symlink to it for the second place.
+#[test]
+fn legacy_archives_with_linked_repeated_layers_load() {
+    if !testkit::require_root("legacy_archives_with_linked_repeated_layers_load") {
+        return;
+    }
+    let base = std::fs::read(testkit::busybox_tar()).unwrap();
+    let mut x = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_size(4);
+    h.set_mode(0o644);
+    x.append_data(&mut h, "dup", &b"dup\n"[..]).unwrap();
+    let x = x.into_inner().unwrap();
+    let (db, dx) = (
+        format!("sha256:{}", sha(&base)),
+        format!("sha256:{}", sha(&x)),
+    );
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64", "os": "linux", "config": {},
+        "rootfs": {"type": "layers", "diff_ids": [db, dx, dx]},
+    }))
+    .unwrap();
+    let manifest = serde_json::to_vec(&serde_json::json!([{
+        "Config": "config.json", "RepoTags": ["rep:latest"],
+        "Layers": ["bb/layer.tar", "x1/layer.tar", "x2/layer.tar"],
+    }]))
+    .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let file = work.path().join("rep.tar");
+    let mut out = tar::Builder::new(std::fs::File::create(&file).unwrap());
+    for (path, data) in [
+        ("bb/layer.tar", &base),
+        ("x1/layer.tar", &x),
+        ("config.json", &config),
+        ("manifest.json", &manifest),
+    ] {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        out.append_data(&mut h, path, &data[..]).unwrap();
+    }
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(EntryType::Symlink);
+    h.set_size(0);
+    h.set_mode(0o777);
+    out.append_link(&mut h, "x2/layer.tar", "../x1/layer.tar")
+        .unwrap();
+    out.finish().unwrap();
+    drop(out);
+    let root = testkit::DataRoot::new();
+    assert_eq!(
+        ok(root.path(), &["load", "-i", file.to_str().unwrap()]),
+        "Loaded image: rep:latest\n"
+    );
+    assert_eq!(ok(root.path(), &["run", "rep", "cat", "/dup"]), "dup\n");
+}
