@@ -83,7 +83,7 @@ pub struct ImportArgs {
     /// The tar (plain or gzip)
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
-    /// The image's name, NAME[:TAG]
+    /// The image's name: NAME or NAME:TAG
     #[arg(value_name = "NAME")]
     pub name: String,
 }
@@ -128,7 +128,7 @@ pub struct TagArgs {
     /// An existing image
     #[arg(value_name = "SOURCE")]
     pub source: String,
-    /// The new name, NAME[:TAG]
+    /// The new name: NAME or NAME:TAG
     #[arg(value_name = "TARGET")]
     pub target: String,
 }
@@ -139,7 +139,7 @@ pub struct CommitArgs {
     /// The container (name or id)
     #[arg(value_name = "CONTAINER")]
     pub container: String,
-    /// The new image's name, NAME[:TAG]
+    /// The new image's name: NAME or NAME:TAG
     #[arg(value_name = "IMAGE")]
     pub image: Option<String>,
 }
