@@ -247,3 +247,85 @@ pub struct InspectArgs {
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ch01_namespaces::dialect::normalize;
+    use clap::CommandFactory;
+
+    fn parse(line: &str) -> Cli {
+        let args = normalize(&Cli::command(), line.split(' ').map(Into::into).collect());
+        Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{line}: {e}"))
+    }
+
+    fn run(line: &str) -> RunArgs {
+        match parse(line).command {
+            Command::Run(run) => *run,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_seed_readme_lines_parse() {
+        let r = run("mydocker run -ti --name a --net br0 alpine sh");
+        assert!(r.container.tty && r.container.interactive && !r.detach);
+        assert_eq!(
+            (r.name.as_deref(), r.network.network.as_deref()),
+            (Some("a"), Some("br0"))
+        );
+        let r = run("mydocker run -d --name bird -net br0 -p 8888:80 nginx-alpine nginx");
+        assert!(r.detach);
+        assert_eq!(r.network.publish[0].to_string(), "0.0.0.0:8888->80/tcp");
+        assert_eq!(
+            (r.image.image.as_str(), r.image.command()),
+            ("nginx-alpine", vec!["nginx".to_string()])
+        );
+        let r = run(
+            "mydocker run -ti -net br0 --name myflask -p 5000:5000 myflask python /root/app.py",
+        );
+        assert_eq!(r.image.command(), ["python", "/root/app.py"]);
+        assert!(
+            matches!(parse("mydocker logs myredis").command, Command::Logs(l) if l.container == "myredis" && !l.follow)
+        );
+        assert!(
+            matches!(parse("mydocker exec bird sh").command, Command::Exec(e) if e.container == "bird" && e.command == ["sh"])
+        );
+        assert!(matches!(
+            parse("mydocker commit a nginx-alpine").command,
+            Command::Commit(_)
+        ));
+        assert!(matches!(
+            parse("mydocker network create --driver bridge --subnet 192.168.10.1/24 br0").command,
+            Command::Network(NetworkCommand::Create(c)) if c.name == "br0"
+        ));
+    }
+
+    #[test]
+    fn dockers_spellings_parse() {
+        let r = run(
+            "mydocker run -dit --rm --network n -e A=1 --env B=2 --env-file f -w /srv --hostname h -m 64m busybox sh -c -e",
+        );
+        assert!(r.detach && r.auto_remove && r.container.tty && r.container.interactive);
+        assert_eq!(r.env.env, ["A=1", "B=2"]);
+        assert_eq!(r.env.workdir.as_deref(), Some("/srv"));
+        assert_eq!(r.container.hostname.as_deref(), Some("h"));
+        assert_eq!(r.image.command(), ["sh", "-c", "-e"]);
+        match parse("mydocker exec -it -e X=1 -w /tmp c sh -c -t").command {
+            Command::Exec(e) => {
+                assert!(e.tty && e.interactive);
+                assert_eq!(e.command, ["sh", "-c", "-t"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            matches!(parse("mydocker stop -t 1 a b").command, Command::Stop(s) if s.time == 1 && s.containers.len() == 2)
+        );
+        assert!(matches!(parse("mydocker stop a").command, Command::Stop(s) if s.time == 10));
+        assert!(
+            matches!(parse("mydocker logs -f --tail 5 a").command, Command::Logs(l) if l.follow && l.tail == "5")
+        );
+        assert!(matches!(parse("mydocker ps -aq").command, Command::Ps(p) if p.all && p.quiet));
+        assert!(matches!(parse("mydocker rm -f a").command, Command::Rm(r) if r.force));
+    }
+}
