@@ -173,6 +173,16 @@ impl<W: Write> Walker<'_, W> {
                         left: size,
                         path: &path,
                     };
+                    // File capabilities (ping's cap_net_raw, say) travel
+                    // as a pax record before the entry, as GNU tar writes
+                    // them.
+                    if let Some(cap) =
+                        whiteout::get_xattr(&reader.inner.get_ref(), c"security.capability")
+                    {
+                        self.builder
+                            .append_pax_extensions([("SCHILY.xattr.security.capability", &cap[..])])
+                            .with_context(|| format!("write the capabilities of /{path}"))?;
+                    }
                     self.builder
                         .append_data(&mut h, &path, &mut reader)
                         .with_context(|| format!("write /{path}"))?;
@@ -299,6 +309,40 @@ mod tests {
         assert_eq!(std::fs::read(diff.join("data/f")).unwrap(), b"hello");
     }
     // ANCHOR_END: upper_to_layer_test
+
+    #[test]
+    fn file_capabilities_survive_a_round_trip() {
+        if !testkit::require_root("file_capabilities_survive_a_round_trip") {
+            return;
+        }
+        let src = tempfile::tempdir().unwrap();
+        let f = src.path().join("ping");
+        std::fs::write(&f, "ELF").unwrap();
+        // struct vfs_cap_data, revision 2, effective: cap_net_raw (13).
+        let mut cap = Vec::new();
+        for word in [0x0200_0001u32, 1 << 13, 0, 0, 0] {
+            cap.extend_from_slice(&word.to_le_bytes());
+        }
+        whiteout::set_xattr(
+            std::fs::File::open(&f).unwrap(),
+            "security.capability",
+            &cap,
+        )
+        .unwrap();
+        let tar = write_tree(src.path(), Vec::new(), Dialect::Layer, &mut |_| {}).unwrap();
+        let root = tempfile::tempdir().unwrap();
+        let store = LayerStore::new(root.path());
+        let (d, _) = store.ingest(&tar[..], None).unwrap();
+        let got = whiteout::get_xattr(
+            std::fs::File::open(store.diff_dir(&d).join("ping")).unwrap(),
+            c"security.capability",
+        );
+        assert_eq!(got, Some(cap));
+        // And the layer still replays to the same bytes.
+        let mut again = Vec::new();
+        store.write_tar(&d, &mut again).unwrap();
+        assert!(again == tar);
+    }
 
     #[test]
     fn flat_trees_keep_links_and_long_names() {

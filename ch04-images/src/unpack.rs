@@ -176,10 +176,16 @@ pub fn unpack<R: Read>(
                             .context("write the layer's tar-split")?;
                     }
                 }
+                let xattrs = pax_xattrs(&mut entry)?;
                 let mut file = std::fs::File::from(fd);
                 stats.bytes += copy(&mut entry, &mut file, &mut buf)
                     .with_context(|| format!("write {}", display(&comps)))?;
                 set_meta(file.as_fd(), meta, &comps)?;
+                // After chown, which clears security.capability.
+                for (key, value) in &xattrs {
+                    whiteout::set_xattr(file.as_fd(), key, value)
+                        .with_context(|| format!("set xattr {key} on {}", display(&comps)))?;
+                }
             }
             EntryType::Symlink => {
                 let target = entry
@@ -280,6 +286,27 @@ pub fn unpack<R: Read>(
     Ok(stats)
 }
 // ANCHOR_END: unpack
+
+/// The extended attributes a pax header carries for this entry
+/// (`SCHILY.xattr.NAME`, as GNU tar and Docker write them). Only file
+/// capabilities and `user.*` are kept: a `trusted.overlay.*` attribute from
+/// an archive could redirect overlayfs lookups, and `security.selinux`
+/// labels belong to the host's policy, not to an image.
+fn pax_xattrs<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    if let Some(exts) = entry.pax_extensions().context("read pax extensions")? {
+        for ext in exts {
+            let ext = ext.context("read a pax extension")?;
+            let Ok(key) = ext.key() else { continue };
+            if let Some(name) = key.strip_prefix("SCHILY.xattr.") {
+                if name == "security.capability" || name.starts_with("user.") {
+                    out.push((name.to_string(), ext.value_bytes().to_vec()));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
 
 fn set_meta(
     fd: std::os::fd::BorrowedFd<'_>,

@@ -104,6 +104,25 @@ pub fn is_whiteout(mode: u32, rdev: u64) -> bool {
 }
 // ANCHOR_END: overlay_dialect
 
+/// Sets the xattr `name` of an open file.
+pub fn set_xattr(fd: impl AsFd, name: &str, value: &[u8]) -> Result<()> {
+    let cname = std::ffi::CString::new(name).context("xattr name with a NUL byte")?;
+    // SAFETY: valid descriptor, NUL-terminated name, value and its length.
+    let rc = unsafe {
+        libc::fsetxattr(
+            fd.as_fd().as_raw_fd(),
+            cname.as_ptr(),
+            value.as_ptr().cast(),
+            value.len(),
+            0,
+        )
+    };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error()).with_context(|| format!("setxattr {name}"));
+    }
+    Ok(())
+}
+
 /// Reads an xattr of an open file, if it is set.
 pub fn get_xattr(fd: impl AsFd, name: &std::ffi::CStr) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; 256];
