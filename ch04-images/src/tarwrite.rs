@@ -177,7 +177,7 @@ impl<W: Write> Walker<'_, W> {
                     // as a pax record before the entry, as GNU tar writes
                     // them.
                     if let Some(cap) =
-                        whiteout::get_xattr(&reader.inner.get_ref(), c"security.capability")
+                        whiteout::get_xattr(reader.inner.get_ref(), c"security.capability")
                     {
                         self.builder
                             .append_pax_extensions([("SCHILY.xattr.security.capability", &cap[..])])
