@@ -306,6 +306,11 @@ impl ContainerStore {
             return Ok(out);
         };
         for e in rd.flatten() {
+            // ".rm-<id>" is a container being removed (or whose removal
+            // was interrupted): no longer a container.
+            if e.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
             if e.path().join("config.json").is_file() {
                 if let Ok(r) = self.get_by_id(&e.file_name().to_string_lossy()) {
                     out.push(r);

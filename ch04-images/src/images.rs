@@ -227,9 +227,20 @@ impl ImageStore {
             .write(true)
             .open(&path)
             .with_context(|| format!("open {}", path.display()))?;
-        Flock::lock(f, FlockArg::LockExclusive)
+        let lock = Flock::lock(f, FlockArg::LockExclusive)
             .map_err(|(_, e)| e)
-            .with_context(|| format!("flock {}", path.display()))
+            .with_context(|| format!("flock {}", path.display()))?;
+        // Every unpack happens under this lock, so whatever is left in the
+        // temporary directories now was left by a process that died (killed
+        // in the middle of an import, say): remove it.
+        for dir in [self.root.join("layers/tmp"), self.root.join("tmp")] {
+            if let Ok(entries) = fs::read_dir(&dir) {
+                for e in entries.flatten() {
+                    let _ = fs::remove_dir_all(e.path());
+                }
+            }
+        }
+        Ok(lock)
     }
 
     /// The tag index: `name:tag` → image id.
@@ -461,6 +472,13 @@ impl ImageStore {
                 self.save_repositories(&repos)?;
                 return Ok(vec![format!("Untagged: {key}")]);
             }
+        }
+        // By id, an image with several names is refused: which did you mean?
+        if by_name.is_none() && tags.len() > 1 && !force {
+            bail!(
+                "conflict: unable to remove image {reference} (must force): it is referenced by {}",
+                tags.join(", ")
+            );
         }
         if let Some(users) = used.get(&image.id) {
             if !force {

@@ -229,3 +229,52 @@ fn hostile_layer_in_a_saved_image_is_refused() {
         "the unpacked archive was kept"
     );
 }
+
+/// An import killed half-way leaves its temporary layer; the next operation
+/// that takes the store's lock removes it.
+#[test]
+fn leftovers_of_a_killed_import_are_removed() {
+    if !testkit::require_root("leftovers_of_a_killed_import_are_removed") {
+        return;
+    }
+    let root = common::root_with_busybox();
+    let stale = root
+        .path()
+        .join("layers/tmp/layer-0123456789abcdef/diff/etc");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join("half-written"), "x").unwrap();
+    ok(root.path(), &["tag", "busybox", "again"]);
+    assert_eq!(
+        std::fs::read_dir(root.path().join("layers/tmp"))
+            .unwrap()
+            .count(),
+        0
+    );
+}
+
+#[test]
+fn an_id_with_several_names_is_not_removed_by_id() {
+    if !testkit::require_root("an_id_with_several_names_is_not_removed_by_id") {
+        return;
+    }
+    let root = common::root_with_busybox();
+    let r = root.path();
+    ok(r, &["tag", "busybox", "other"]);
+    let id = ok(r, &["images"])
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .to_string();
+    let err = fails(r, &["rmi", &id], 125);
+    assert!(err.contains("busybox:latest, other:latest"), "{err}");
+    let out = ok(r, &["rmi", "-f", &id]);
+    assert!(
+        out.contains("Untagged: busybox:latest")
+            && out.contains("Untagged: other:latest")
+            && out.contains("Deleted:"),
+        "{out}"
+    );
+}
