@@ -3,7 +3,9 @@
 # plain tar doing the same amount of file work?
 #
 #   import of a large rootfs tar   vs   tar -x of the same file
-#   commit of a large change       vs   tar -c of the container's upper dir
+#   commit of a large change       vs   tar -c of the container's upper dir,
+#                                       and vs tar -c | tar -x (pack + unpack,
+#                                       which is what commit does)
 #
 # The rootfs is synthesized (random data, so nothing compresses away): FILES
 # files in 60 directories, mostly small with a few large ones, ~SCALE MB in
@@ -99,6 +101,9 @@ cp -a "$rootfs/." "$upper/"
 COMMIT=$(measure commit "$BIN --root $R2 commit big bigimg" \
     "$BIN --root $R2 rmi bigimg >/dev/null 2>&1 || true; sync")
 TARC=$(measure tar-c "tar -cf $WORK/c.tar -C $upper ." "rm -f $WORK/c.tar; sync")
+# What commit really does is pack the change *and* unpack it as a layer:
+# the same work in plain tar is a pipe from one tar to another.
+TARCX=$(measure tar-cx "tar -cf - -C $upper . | tar -xf - -C $WORK/cx" "rm -rf $WORK/cx; mkdir -p $WORK/cx; sync")
 
 # Commit writes only the change: an empty change next to the big one.
 "$BIN" --root "$R2" run --name small busybox true
@@ -122,6 +127,7 @@ cat <<EOF
 |-----------|----------|------|-------------:|---------:|------:|
 | unpack a rootfs tar | \`import\` | \`tar -x\` | $(fmt "$IMPORT") | $(fmt "$TARX") | $(ratio "$IMPORT" "$TARX") |
 | pack a container's change | \`commit\` | \`tar -c\` | $(fmt "$COMMIT") | $(fmt "$TARC") | $(ratio "$COMMIT" "$TARC") |
+| pack it and unpack it as a layer | \`commit\` | \`tar -c \| tar -x\` | $(fmt "$COMMIT") | $(fmt "$TARCX") | $(ratio "$COMMIT" "$TARCX") |
 
 \`import\` also computes the layer's sha256 and records its tar-split; \`commit\`
 also unpacks the new layer into the store. Commit writes only the change: the

@@ -80,7 +80,7 @@ pub struct RunArgs {
 /// `import FILE NAME`
 #[derive(Args, Debug)]
 pub struct ImportArgs {
-    /// The tar (plain or gzip)
+    /// The tar (plain or gzip); - reads standard input
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// The image's name: NAME or NAME:TAG

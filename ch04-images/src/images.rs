@@ -365,10 +365,16 @@ impl ImageStore {
     /// [`ImageStore::lock`].
     pub fn import(&self, file: &Path, name: &str) -> Result<Digest> {
         let key = normalize_reference(name)?;
-        let f = File::open(file).with_context(|| format!("open {}", file.display()))?;
-        let total = f.metadata().ok().map(|m| m.len());
+        // "-" is standard input, as for `docker import -`.
+        let (input, total): (Box<dyn std::io::Read>, _) = if file == Path::new("-") {
+            (Box::new(std::io::stdin()), None)
+        } else {
+            let f = File::open(file).with_context(|| format!("open {}", file.display()))?;
+            let total = f.metadata().ok().map(|m| m.len());
+            (Box::new(f), total)
+        };
         let bar = progress::bar(&format!("importing {}", file.display()), total);
-        let reader = open_maybe_gzip(ProgressReader::new(f, bar.clone()))?;
+        let reader = open_maybe_gzip(ProgressReader::new(input, bar.clone()))?;
         let (diff_id, created) = self
             .layers
             .ingest(reader, None)

@@ -177,6 +177,22 @@ fn export_writes_the_merged_tree() {
     // What export writes, import reads: the seed's "export an image" FAQ.
     ok(r, &["import", file.to_str().unwrap(), "exported"]);
     assert_eq!(ok(r, &["run", "exported", "cat", "/new"]), "new\n");
+    // Also through a pipe, gzip-compressed, as `docker export | gzip` makes it.
+    let gz = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut e, &std::fs::read(&file).unwrap()).unwrap();
+        e.finish().unwrap()
+    };
+    let out = cmd(r, &["import", "-", "piped:gz"])
+        .write_stdin(gz)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(ok(r, &["run", "piped:gz", "cat", "/new"]), "new\n");
 }
 
 #[test]
