@@ -102,6 +102,11 @@ pub fn unpack<R: Read>(
                     continue;
                 }
                 Name::Whiteout(target) => {
+                    // ".wh.." would name the directory itself, ".wh..." its
+                    // parent: removing "that" would delete outside the entry.
+                    if matches!(target.as_bytes(), b"" | b"." | b"..") {
+                        bail!("refusing whiteout {}: it names no file", display(&comps));
+                    }
                     let (dir, _) = root.parent(&comps, true)?;
                     remove_existing(&dir, target)?;
                     whiteout::make_whiteout(&dir, target)?;
@@ -242,6 +247,14 @@ pub fn unpack<R: Read>(
                     u64::from(entry.header().device_major().ok().flatten().unwrap_or(0)),
                     u64::from(entry.header().device_minor().ok().flatten().unwrap_or(0)),
                 );
+                // A device node in an image would give the container the
+                // host's device of that number (a node for the host's disk
+                // opens the host's disk). Containers get their devices from
+                // chapter 3's /dev; images get none, except the 0/0
+                // character device, which is overlayfs' whiteout.
+                if kind != EntryType::Fifo && dev != 0 {
+                    continue;
+                }
                 remove_existing(&dir, name)?;
                 mknodat(&dir, name, sflag, Mode::from_bits_truncate(0o600), dev)
                     .with_context(|| format!("mknod {}", display(&comps)))?;
@@ -520,6 +533,62 @@ pub(crate) mod tests {
                 .unwrap()
                 .nlink(),
             1
+        );
+    }
+
+    #[test]
+    fn whiteouts_of_dot_and_dotdot_are_refused() {
+        let dest = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dest.path().join("layer")).unwrap();
+        std::fs::write(dest.path().join("keep"), "k").unwrap();
+        for name in [".wh...", "a/.wh...", ".wh..", ".wh."] {
+            let mut t = Vec::new();
+            entry(&mut t, EntryType::Regular, name, None, b"");
+            let err = unpack_bytes(&finish(t), &dest.path().join("layer"), Whiteouts::Overlay)
+                .unwrap_err();
+            assert!(
+                format!("{err:#}").contains("names no file"),
+                "{name}: {err:#}"
+            );
+        }
+        assert!(dest.path().join("keep").exists());
+    }
+
+    #[test]
+    fn device_nodes_are_not_created() {
+        if !testkit::require_root("device_nodes_are_not_created") {
+            return;
+        }
+        let dest = tempfile::tempdir().unwrap();
+        let mut t = Vec::new();
+        for (name, kind) in [
+            ("disk", EntryType::Block),
+            ("mem", EntryType::Char),
+            ("fifo", EntryType::Fifo),
+        ] {
+            let mut h = tar::Header::new_ustar();
+            h.set_path(name).unwrap();
+            h.set_entry_type(kind);
+            h.set_mode(0o600);
+            h.set_uid(0);
+            h.set_gid(0);
+            h.set_mtime(0);
+            h.set_size(0);
+            h.set_device_major(if kind == EntryType::Fifo { 0 } else { 8 })
+                .unwrap();
+            h.set_device_minor(if kind == EntryType::Char { 1 } else { 0 })
+                .unwrap();
+            h.set_cksum();
+            t.extend_from_slice(h.as_bytes());
+        }
+        unpack_bytes(&finish(t), dest.path(), Whiteouts::Overlay).unwrap();
+        assert!(!dest.path().join("disk").exists());
+        assert!(!dest.path().join("mem").exists());
+        assert!(
+            std::fs::symlink_metadata(dest.path().join("fifo"))
+                .unwrap()
+                .file_type()
+                .is_fifo()
         );
     }
 
