@@ -6,6 +6,13 @@
 #   make test       the whole suite: fmt, clippy, unit + privileged tests, docs, book checks
 #   make book       build the mdBook into book/book
 #
+# The seed's walkthrough (add LAB=1 to run it inside a lab network namespace
+# instead of the machine's own, with records under /var/lib/mydocker-lab):
+#   make net        network testbridge, gateway 192.168.10.1
+#   make d1         interactive container 192.168.10.2, -p 81:81
+#   make d2         interactive container 192.168.10.3, -p 82:82
+#   make lab        create the lab (LAB_NAME, default mdlab); make lab-down removes it
+#
 # Everything that needs root checks for it; as a normal user `make test` runs
 # the unprivileged tests and the privileged ones print why they skip.
 
@@ -15,10 +22,17 @@ TARGET_DIR   ?= $(CURDIR)/target
 export CARGO_TARGET_DIR := $(TARGET_DIR)
 IMAGE_TAR    ?= /root/busybox.tar
 # Debian packages the chapters and their tests use.
-APT_PACKAGES := busybox-static iptables iproute2 util-linux procps kmod
+APT_PACKAGES := busybox-static iptables iproute2 util-linux procps kmod skopeo umoci
 ROOT         := $(shell id -u)
 
-.PHONY: all build init deps demo test test-unit lint doc book book-check clean
+LAB_NAME     ?= mdlab
+ifeq ($(LAB),1)
+MD := scripts/lab.sh exec $(LAB_NAME) env MYDOCKER_ROOT=/var/lib/mydocker-lab ./bin/mydocker
+else
+MD := ./bin/mydocker
+endif
+
+.PHONY: all build init deps demo test test-unit lint doc book book-check clean lab lab-down net d1 d2
 
 all: build
 
@@ -26,6 +40,7 @@ build:
 	$(CARGO) build --workspace --all-targets
 	@mkdir -p bin
 	@if [ -x $(TARGET_DIR)/debug/mydocker ]; then cp $(TARGET_DIR)/debug/mydocker bin/mydocker; fi
+	@if [ -d $(TARGET_DIR)/debug/man ]; then cp -r $(TARGET_DIR)/debug/man $(TARGET_DIR)/debug/completions bin/; fi
 
 # Installs the Debian packages that are missing (root only; otherwise lists them).
 deps:
@@ -70,6 +85,21 @@ test: deps lint test-unit doc book-check
 
 book:
 	scripts/check-book.sh
+
+lab:
+	scripts/lab.sh up $(LAB_NAME)
+
+lab-down:
+	scripts/lab.sh down $(LAB_NAME)
+
+net: build $(if $(filter 1,$(LAB)),lab)
+	$(MD) network create --driver bridge --subnet 192.168.10.1/24 testbridge
+
+d1:
+	$(MD) run -ti -net testbridge -p 81:81 busybox sh
+
+d2:
+	$(MD) run -ti -net testbridge -p 82:82 busybox sh
 
 clean:
 	$(CARGO) clean
