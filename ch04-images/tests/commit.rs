@@ -230,9 +230,13 @@ fn records_stay_until_rm() {
     }
     let root = root_with_busybox();
     let r = root.path();
+    let vol = tempfile::tempdir().unwrap();
+    let volume = format!("{}:/data:ro", vol.path().display());
     let code = cmd(
         r,
-        &["run", "--name", "gone", "busybox", "sh", "-c", "exit 3"],
+        &[
+            "run", "--name", "gone", "-m", "64m", "-v", &volume, "busybox", "sh", "-c", "exit 3",
+        ],
     )
     .output()
     .unwrap()
@@ -251,6 +255,11 @@ fn records_stay_until_rm() {
     assert_eq!(record["status"], "exited");
     assert_eq!(record["exit_code"], 3);
     assert_eq!(record["id"].as_str().unwrap().len(), 64);
+    assert_eq!(record["image"], "busybox");
+    assert_eq!(record["command"], serde_json::json!(["sh", "-c", "exit 3"]));
+    assert_eq!(record["limits"], serde_json::json!({"memory": "64m"}));
+    assert_eq!(record["mounts"][0]["destination"], "/data");
+    assert_eq!(record["mounts"][0]["readonly"], true);
     assert!(dir.join("upper").is_dir());
     assert_eq!(ok(r, &["rm", "gone"]), "gone\n");
     assert!(!dir.exists());
@@ -350,4 +359,35 @@ fn running_containers_export_and_refuse_rm_without_force() {
     let code = guard.0.wait().unwrap().code();
     assert_eq!(code, Some(137), "rm -f kills the container");
     assert!(status(r).is_none(), "the record outlived rm -f");
+}
+
+#[test]
+fn off_a_terminal_nothing_extra_is_printed() {
+    if !testkit::require_root("off_a_terminal_nothing_extra_is_printed") {
+        return;
+    }
+    let root = testkit::DataRoot::new();
+    let r = root.path();
+    let tar = testkit::busybox_tar();
+    let out = cmd(r, &["import", tar.to_str().unwrap(), "busybox"])
+        .output()
+        .unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("sha256:") && stdout.lines().count() == 1,
+        "{stdout}"
+    );
+    ok(r, &["run", "--name", "c", "busybox", "touch", "/x"]);
+    let out = cmd(r, &["commit", "c", "x"]).output().unwrap();
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 1);
 }
