@@ -15,7 +15,7 @@
 use std::ffi::OsStr;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -92,7 +92,11 @@ pub fn unpack<R: Read>(
             cache = None;
         }
         if mode == Whiteouts::Overlay {
-            match whiteout::classify(last) {
+            let meaning = whiteout::classify(last);
+            if meaning != Name::Plain {
+                cache = None; // a whiteout may remove the cached directory
+            }
+            match meaning {
                 Name::Plain => {}
                 Name::Internal => continue,
                 Name::Opaque => {
@@ -115,7 +119,9 @@ pub fn unpack<R: Read>(
             }
         }
         let (parents, name) = (&comps[..comps.len() - 1], *last);
-        let key = display(parents).into_bytes();
+        // The raw bytes, not a display form: two names that are not UTF-8
+        // would display alike.
+        let key = parents.join(OsStr::new("/")).into_vec();
         let dir = match cache.take() {
             Some((k, fd)) if k == key => fd,
             _ => root.dir(parents, true)?,
@@ -590,6 +596,50 @@ pub(crate) mod tests {
                 .file_type()
                 .is_fifo()
         );
+    }
+
+    #[test]
+    fn whiteouts_and_odd_names_do_not_confuse_the_directory_cache() {
+        if !testkit::require_root("whiteouts_and_odd_names_do_not_confuse_the_directory_cache") {
+            return;
+        }
+        let dest = tempfile::tempdir().unwrap();
+        let mut t = Vec::new();
+        entry(&mut t, EntryType::Regular, "a/b/f", None, b"1");
+        entry(&mut t, EntryType::Regular, "a/.wh.b", None, b"");
+        let t = {
+            // Two directory names that are not UTF-8 and display alike.
+            let mut t = t;
+            let mut more = Vec::new();
+            entry(&mut more, EntryType::Regular, "d/X/f", None, b"3");
+            entry(&mut more, EntryType::Regular, "d/Y/f", None, b"4");
+            let x = more.iter().position(|b| *b == b'X').unwrap();
+            more[x] = 0xff;
+            let y = more.iter().position(|b| *b == b'Y').unwrap();
+            more[y] = 0xfe;
+            // Fix the checksums of the edited headers.
+            for off in [0, 1024] {
+                let h = tar::Header::from_byte_slice(&more[off..off + 512]).clone();
+                let mut h = h;
+                h.set_cksum();
+                more[off..off + 512].copy_from_slice(h.as_bytes());
+            }
+            t.extend(more);
+            t
+        };
+        unpack_bytes(&finish(t), dest.path(), Whiteouts::Overlay).unwrap();
+        let d = dest.path();
+        assert!(
+            std::fs::symlink_metadata(d.join("a/b"))
+                .unwrap()
+                .file_type()
+                .is_char_device()
+        );
+        use std::os::unix::ffi::OsStrExt as _;
+        let ff = d.join("d").join(OsStr::from_bytes(b"\xff")).join("f");
+        let fe = d.join("d").join(OsStr::from_bytes(b"\xfe")).join("f");
+        assert_eq!(std::fs::read(ff).unwrap(), b"3");
+        assert_eq!(std::fs::read(fe).unwrap(), b"4");
     }
 
     #[test]
