@@ -54,16 +54,20 @@ pub fn write_tree<W: Write>(
         .fd()
         .try_clone()
         .context("dup a directory descriptor")?;
-    walker.dir(&fd, "")?;
+    walker.dir(&fd, b"")?;
     builder.into_inner().context("finish the tar stream")
 }
 // ANCHOR_END: write_tree
+
+fn bytes_path(b: &[u8]) -> &Path {
+    Path::new(OsStr::from_bytes(b))
+}
 
 struct Walker<'a, W: Write> {
     builder: &'a mut Builder<W>,
     dialect: Dialect,
     /// (device, inode) of files with several links → the first path written.
-    links: HashMap<(u64, u64), String>,
+    links: HashMap<(u64, u64), Vec<u8>>,
     progress: &'a mut dyn FnMut(u64),
 }
 
@@ -83,12 +87,13 @@ fn kind_of(st: &FileStat) -> SFlag {
 }
 
 impl<W: Write> Walker<'_, W> {
-    fn dir(&mut self, dir: &OwnedFd, prefix: &str) -> Result<()> {
+    fn dir(&mut self, dir: &OwnedFd, prefix: &[u8]) -> Result<()> {
+        let shown_prefix = String::from_utf8_lossy(prefix).into_owned();
         let mut names: Vec<Vec<u8>> = Vec::new();
         let mut d = nix::dir::Dir::from_fd(dir.try_clone().context("dup")?)
-            .with_context(|| format!("read directory /{prefix}"))?;
+            .with_context(|| format!("read directory /{shown_prefix}"))?;
         for e in d.iter() {
-            let e = e.with_context(|| format!("read directory /{prefix}"))?;
+            let e = e.with_context(|| format!("read directory /{shown_prefix}"))?;
             let n = e.file_name().to_bytes();
             if n != b"." && n != b".." {
                 names.push(n.to_vec());
@@ -97,7 +102,9 @@ impl<W: Write> Walker<'_, W> {
         names.sort();
         for raw in names {
             let name = OsStr::from_bytes(&raw);
-            let path = format!("{prefix}{}", name.to_string_lossy());
+            // Names are bytes: a name that is not UTF-8 must keep its bytes.
+            let raw = [prefix, name.as_bytes()].concat();
+            let path = String::from_utf8_lossy(&raw).into_owned();
             let Ok(st) = fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) else {
                 continue; // removed while we walk: a running container
             };
@@ -122,7 +129,7 @@ impl<W: Write> Walker<'_, W> {
                     }
                     let mut h = header(&st, EntryType::Directory);
                     self.builder
-                        .append_data(&mut h, format!("{path}/"), io::empty())
+                        .append_data(&mut h, bytes_path(&[&raw[..], b"/"].concat()), io::empty())
                         .with_context(|| format!("write /{path}"))?;
                     if self.dialect == Dialect::Layer && whiteout::is_opaque(&sub) {
                         // ANCHOR: opaque_out
@@ -131,13 +138,15 @@ impl<W: Write> Walker<'_, W> {
                         self.builder
                             .append_data(
                                 &mut h,
-                                format!("{path}/{}", whiteout::OPAQUE_MARKER),
+                                bytes_path(
+                                    &[&raw[..], b"/", whiteout::OPAQUE_MARKER.as_bytes()].concat(),
+                                ),
                                 io::empty(),
                             )
                             .with_context(|| format!("write the opaque marker of /{path}"))?;
                         // ANCHOR_END: opaque_out
                     }
-                    self.dir(&sub, &format!("{path}/"))?;
+                    self.dir(&sub, &[&raw[..], b"/"].concat())?;
                 }
                 SFlag::S_IFREG => {
                     let fd = openat(
@@ -156,11 +165,11 @@ impl<W: Write> Walker<'_, W> {
                         if let Some(first) = self.links.get(&key) {
                             let mut h = header(&st, EntryType::Link);
                             self.builder
-                                .append_link(&mut h, &path, first)
+                                .append_link(&mut h, bytes_path(&raw), bytes_path(first))
                                 .with_context(|| format!("write /{path}"))?;
                             continue;
                         }
-                        self.links.insert(key, path.clone());
+                        self.links.insert(key, raw.clone());
                     }
                     let mut h = header(&st, EntryType::Regular);
                     let size = st.st_size as u64;
@@ -184,7 +193,7 @@ impl<W: Write> Walker<'_, W> {
                             .with_context(|| format!("write the capabilities of /{path}"))?;
                     }
                     self.builder
-                        .append_data(&mut h, &path, &mut reader)
+                        .append_data(&mut h, bytes_path(&raw), &mut reader)
                         .with_context(|| format!("write /{path}"))?;
                     (self.progress)(size);
                 }
@@ -193,7 +202,7 @@ impl<W: Write> Walker<'_, W> {
                         readlinkat(dir, name).with_context(|| format!("readlink /{path}"))?;
                     let mut h = header(&st, EntryType::Symlink);
                     self.builder
-                        .append_link(&mut h, &path, Path::new(&target))
+                        .append_link(&mut h, bytes_path(&raw), Path::new(&target))
                         .with_context(|| format!("write /{path}"))?;
                 }
                 SFlag::S_IFCHR
@@ -201,12 +210,14 @@ impl<W: Write> Walker<'_, W> {
                         && self.dialect == Dialect::Layer =>
                 {
                     // ANCHOR: whiteout_out
-                    let wh = format!("{prefix}{}{}", whiteout::PREFIX, name.to_string_lossy());
+                    let wh = [prefix, whiteout::PREFIX.as_bytes(), name.as_bytes()].concat();
                     let mut h = header(&st, EntryType::Regular);
                     h.set_mode(0o644);
                     self.builder
-                        .append_data(&mut h, &wh, io::empty())
-                        .with_context(|| format!("write the whiteout {wh}"))?;
+                        .append_data(&mut h, bytes_path(&wh), io::empty())
+                        .with_context(|| {
+                            format!("write the whiteout {}", String::from_utf8_lossy(&wh))
+                        })?;
                     // ANCHOR_END: whiteout_out
                 }
                 k @ (SFlag::S_IFCHR | SFlag::S_IFBLK | SFlag::S_IFIFO) => {
@@ -223,7 +234,7 @@ impl<W: Write> Walker<'_, W> {
                             .context("device minor")?;
                     }
                     self.builder
-                        .append_data(&mut h, &path, io::empty())
+                        .append_data(&mut h, bytes_path(&raw), io::empty())
                         .with_context(|| format!("write /{path}"))?;
                 }
                 // Sockets cannot be archived; tar skips them too.
@@ -354,7 +365,17 @@ mod tests {
         std::fs::write(s.join("a"), "same").unwrap();
         std::fs::hard_link(s.join("a"), s.join("b")).unwrap();
         std::os::unix::fs::symlink("/bin/busybox", s.join("sh")).unwrap();
+        std::fs::write(s.join(OsStr::from_bytes(b"caf\xe9")), "latin-1").unwrap();
         let tar = write_tree(s, Vec::new(), Dialect::Flat, &mut |_| {}).unwrap();
+        let raw: Vec<Vec<u8>> = tar::Archive::new(&tar[..])
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path_bytes().into_owned())
+            .collect();
+        assert!(
+            raw.contains(&b"caf\xe9".to_vec()),
+            "a name that is not UTF-8 lost its bytes"
+        );
         let mut seen = Vec::new();
         for e in tar::Archive::new(&tar[..]).entries().unwrap() {
             let e = e.unwrap();
