@@ -1,0 +1,23 @@
+#!/bin/sh
+# FAQ (networking): what a LOCAL address is.
+# ANCHOR: table
+mydocker network create --driver bridge --subnet 192.168.10.1/24 testbridge
+ip route show table local type local
+# ANCHOR_END: table
+# ANCHOR: route-get
+ip route get 198.51.100.2
+ip route get 198.51.100.1
+# ANCHOR_END: route-get
+# ANCHOR: rules
+mydocker run -d --name web -net testbridge -p 81:81 busybox nc -ll -p 81 -e echo hello from web
+iptables -t nat -S PREROUTING
+iptables -t nat -S OUTPUT
+# ANCHOR_END: rules
+# ANCHOR: new-address
+ip addr add 198.51.100.3/24 dev eth0
+ip route show table local type local
+ip netns exec mdlab-inet busybox nc -w1 198.51.100.3 81
+# ANCHOR_END: new-address
+# ANCHOR: loopback
+busybox nc -w1 127.0.0.1 81
+# ANCHOR_END: loopback
