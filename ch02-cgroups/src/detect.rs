@@ -18,6 +18,7 @@ use std::ffi::OsString;
 use std::fmt;
 use std::os::unix::ffi::OsStringExt;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
 
@@ -60,10 +61,18 @@ impl fmt::Display for Setup {
 
 impl Host {
     /// The cgroup filesystems visible to this process.
+    ///
+    /// Read once per process: one `run` needs the answer three times (to
+    /// check the options, to build the hook, to clean up), and the host's
+    /// cgroup mounts do not move while mydocker runs.
     pub fn detect() -> Result<Host> {
+        static HOST: OnceLock<Host> = OnceLock::new();
+        if let Some(host) = HOST.get() {
+            return Ok(host.clone());
+        }
         let text =
             std::fs::read_to_string("/proc/self/mountinfo").context("read /proc/self/mountinfo")?;
-        Ok(Host::from_mountinfo(&text))
+        Ok(HOST.get_or_init(|| Host::from_mountinfo(&text)).clone())
     }
 
     // ANCHOR: from_mountinfo

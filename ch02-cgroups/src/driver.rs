@@ -5,10 +5,18 @@
 //! limit (the kernel checks the value and may refuse it with an error),
 //! writing a pid into `cgroup.procs` moves that process in, and `rmdir`
 //! removes the cgroup once no process is left in it.
+//!
+//! Moving a process *by its pid* is slow, though: the kernel blocks every
+//! fork and exit on the machine while it moves a whole thread group, and
+//! taking that lock waits for an RCU grace period (10 to 20 ms here). A
+//! thread that moves *itself* by writing `0` into a v1 `tasks` file needs no
+//! such lock ([`SelfJoin`]), so chapter 2's hook lets the container's single
+//! thread move itself in, before `exec`.
 
 use std::collections::BTreeSet;
 use std::fmt::Display;
-use std::io::ErrorKind;
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Write};
 use std::path::{Path, PathBuf};
 use std::thread::sleep;
 use std::time::Duration;
@@ -34,6 +42,13 @@ pub trait Driver: Send + Sync {
     fn apply(&self, limits: &Limits) -> Result<()>;
     /// Moves a process (and its future children) into the cgroup.
     fn join(&self, pid: Pid) -> Result<()>;
+    /// Opens the files through which a single-threaded process can later
+    /// move itself in quickly ([`SelfJoin`]), or `None` when this version
+    /// has no such way (v2: a thread may only move alone inside a threaded
+    /// subtree) and the process must be joined by pid.
+    fn self_join(&self) -> Result<Option<SelfJoin>> {
+        Ok(None)
+    }
     /// Kills every process still in the cgroup and waits until none is left.
     fn kill(&self) -> Result<()>;
     /// Removes the cgroup, and its parent if no other container uses it.
@@ -44,6 +59,66 @@ pub trait Driver: Send + Sync {
     fn paths(&self) -> Vec<PathBuf>;
 }
 // ANCHOR_END: driver
+
+// ANCHOR: self_join
+/// Open `tasks` files of a v1 cgroup, one per hierarchy, through which the
+/// calling thread moves itself in.
+///
+/// Writing a pid into `cgroup.procs` makes the kernel take a machine-wide
+/// lock (`cgroup_threadgroup_rwsem`) that first waits for an RCU grace
+/// period: 10 to 20 ms on this 2-core machine, more than everything else a
+/// container start does. Writing `0` into `tasks` means "the calling thread",
+/// and the kernel skips that lock for it: the thread cannot exit or exec
+/// while it is busy writing. For a process with one thread (the container's
+/// child before `exec`, `mydocker exec` before it forks) moving that thread
+/// is moving the process, and its children inherit the cgroup.
+///
+/// The files are opened by the parent, before `clone`, so the child
+/// inherits the descriptors and needs no path: it may already be inside
+/// its new root filesystem, where `/sys/fs/cgroup` is not the host's.
+#[derive(Debug)]
+pub struct SelfJoin {
+    files: Vec<(PathBuf, File)>,
+}
+
+impl SelfJoin {
+    /// Opens `<dir>/tasks` in each of `dirs` for writing (created, as
+    /// [`write`] does, only in a test's temporary tree: the kernel puts it in
+    /// every v1 cgroup).
+    pub fn open(dirs: &[PathBuf]) -> Result<SelfJoin> {
+        let files = dirs
+            .iter()
+            .map(|dir| {
+                let path = dir.join("tasks");
+                OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&path)
+                    .map(|f| (path.clone(), f))
+                    .map_err(|e| io_error(format!("open {}", path.display()), e))
+            })
+            .collect::<Result<_>>()?;
+        Ok(SelfJoin { files })
+    }
+
+    /// Moves the calling thread into every cgroup: the whole process, when
+    /// it has only this thread.
+    pub fn join(&self) -> Result<()> {
+        for (path, file) in &self.files {
+            (&*file)
+                .write_all(b"0")
+                .map_err(|e| io_error(format!("write \"0\" to {}", path.display()), e))?;
+        }
+        Ok(())
+    }
+}
+
+/// True when the calling process has exactly one thread.
+pub fn single_threaded() -> bool {
+    std::fs::read_dir("/proc/self/task").is_ok_and(|tasks| tasks.count() == 1)
+}
+// ANCHOR_END: self_join
 
 // ANCHOR: for_container
 /// The driver for this host's setup, for the cgroup `<parent>/<id>`.

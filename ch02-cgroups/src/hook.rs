@@ -3,15 +3,22 @@
 //!
 //! ```text
 //! prepare   mkdir <parent>/<id>, write the limits   (a refusal stops here)
-//! clone     the child blocks on its pipe
-//! attach    write the child's pid into cgroup.procs
-//! release   the command starts, already limited
+//!           v1: open the cgroups' `tasks` files
+//! clone     the child blocks on its pipe (it inherits the open files)
+//! attach    v2: write the child's pid into cgroup.procs
+//! enter     v1: the child writes "0" into each `tasks`: it moves itself in
+//! exec      the command starts, already limited
 //! cleanup   kill what is left, rmdir the cgroup (and the parent if empty)
 //! ```
 //!
-//! The order matters. If the child were released first and joined after,
-//! the command would run for a moment without limits, and anything it forked
-//! in that moment would stay outside the cgroup for good.
+//! The order matters. If the command started first and joined after, it
+//! would run for a moment without limits, and anything it forked in that
+//! moment would stay outside the cgroup for good. Either way the join is
+//! done before `exec`.
+//!
+//! Why the child moves itself on v1: a move by pid waits for an RCU grace
+//! period, 10 to 20 ms, longer than the rest of a container's start; a
+//! thread moving itself does not ([`crate::driver::SelfJoin`]).
 
 use std::path::PathBuf;
 
@@ -22,7 +29,7 @@ use nix::unistd::Pid;
 
 use crate::cli::LimitArgs;
 use crate::detect::{Host, Setup};
-use crate::driver::{self, Driver};
+use crate::driver::{self, Driver, SelfJoin};
 use crate::limits::Limits;
 
 /// The cgroup of one container, as a lifecycle hook.
@@ -32,6 +39,7 @@ pub struct Cgroups {
     limits: Limits,
     parent: String,
     driver: Option<Box<dyn Driver>>,
+    self_join: Option<SelfJoin>,
 }
 
 impl Cgroups {
@@ -55,6 +63,7 @@ impl Cgroups {
             limits,
             parent: parent.to_string(),
             driver: None,
+            self_join: None,
         })
     }
 
@@ -131,18 +140,37 @@ impl Hook for Cgroups {
     }
 
     /// Creates the cgroup and writes the limits before the child exists, so
-    /// a limit the kernel refuses stops the start before anything runs.
+    /// a limit the kernel refuses stops the start before anything runs; on
+    /// v1, opens the files the child will use to move itself in.
     fn prepare(&mut self, spec: &mut Spec) -> Result<()> {
         let limits = self.limits.clone();
         let driver = self.open(&spec.id)?;
         driver.create()?;
-        driver.apply(&limits)
+        driver.apply(&limits)?;
+        self.self_join = driver.self_join()?;
+        Ok(())
     }
 
-    /// Joins the child while it still waits for its release byte: its first
-    /// instruction after release already runs under the limits.
+    /// v2: joins the child by pid while it still waits for its release
+    /// byte. v1: nothing to do here; the child has its own copies of the
+    /// open `tasks` files, ours are closed.
     fn attach(&mut self, _spec: &Spec, pid: Pid) -> Result<()> {
-        self.join(pid)
+        match self.self_join.take() {
+            Some(_ours) => Ok(()),
+            None => self.join(pid),
+        }
+    }
+
+    /// v1: the child moves itself in, before anything of the user's runs.
+    /// (The child's copy of this hook still holds the files: it was copied
+    /// at `clone`, before `attach` closed the parent's.)
+    fn enter(&self, _spec: &Spec) -> Result<()> {
+        match &self.self_join {
+            Some(files) => files
+                .join()
+                .context("join the container's cgroup (write 0 to tasks)"),
+            None => Ok(()),
+        }
     }
 
     fn cleanup(&mut self, _spec: &Spec) -> Result<()> {
@@ -200,6 +228,34 @@ mod tests {
             dump(tmp.path()).contains("memory/mydocker/c0ffee/memory.limit_in_bytes: 67108864")
         );
         assert_eq!(cgroups.paths().len(), 4);
+    }
+
+    #[test]
+    fn on_v1_the_child_moves_itself_in_through_tasks() {
+        let (tmp, mounts) = v1_fixture();
+        let host = Host {
+            v1: mounts,
+            unified: None,
+        };
+        let mut cgroups = Cgroups::new(host, Limits::default(), "mydocker").unwrap();
+        let spec = {
+            let mut spec = spec();
+            cgroups.prepare(&mut spec).unwrap();
+            spec
+        };
+        // What the child does with its copy of the hook, before exec.
+        cgroups.enter(&spec).unwrap();
+        let tree = dump(tmp.path());
+        for controller in crate::detect::CONTROLLERS {
+            assert!(
+                tree.contains(&format!("{controller}/mydocker/c0ffee/tasks: 0")),
+                "{tree}"
+            );
+        }
+        // The parent does not join anything by pid, and closes its copies.
+        cgroups.attach(&spec, Pid::from_raw(4242)).unwrap();
+        assert!(!dump(tmp.path()).contains("cgroup.procs"));
+        assert!(cgroups.self_join.is_none());
     }
 
     #[test]
