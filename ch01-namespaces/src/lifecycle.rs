@@ -105,6 +105,25 @@ impl Container {
         self
     }
 
+    /// Adds a hook just before the hook named `name` (at the end if there is
+    /// none): how a later chapter slots a step into an earlier chapter's
+    /// sequence, such as chapter 5's network between the volumes and
+    /// `pivot_root`.
+    pub fn hook_before(mut self, name: &str, hook: impl Hook + 'static) -> Container {
+        let at = self
+            .hooks
+            .iter()
+            .position(|h| h.name() == name)
+            .unwrap_or(self.hooks.len());
+        self.hooks.insert(at, Box::new(hook));
+        self
+    }
+
+    /// The names of the hooks, in the order they run.
+    pub fn hook_names(&self) -> Vec<&'static str> {
+        self.hooks.iter().map(|h| h.name()).collect()
+    }
+
     /// The spec as the hooks have left it so far.
     pub fn spec(&self) -> &Spec {
         &self.spec

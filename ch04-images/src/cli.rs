@@ -31,6 +31,17 @@ pub struct Cli {
 pub enum Command {
     /// Run a command in a new container made from IMAGE
     Run(Box<RunArgs>),
+    /// Remove containers (their record and writable layer)
+    Rm(RmArgs),
+    /// The image commands, shared with chapters 5 and 6
+    #[command(flatten)]
+    Image(ImageCommand),
+}
+
+/// The commands on images (and on a container's files) that later chapters
+/// take over as they are.
+#[derive(Subcommand, Debug)]
+pub enum ImageCommand {
     /// Import a flat root filesystem tar (as `docker export` writes) as an image
     Import(ImportArgs),
     /// Load images from a `docker save` tar or an OCI image layout
@@ -47,8 +58,6 @@ pub enum Command {
     Commit(CommitArgs),
     /// Write a container's file tree as a tar
     Export(ExportArgs),
-    /// Remove containers (their record and writable layer)
-    Rm(RmArgs),
 }
 
 // ANCHOR: run_args

@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use crate::archive;
-use crate::cli::Command;
+use crate::cli::{Command, ImageCommand};
 use crate::clock;
 use crate::commit;
 use crate::containers::ContainerStore;
@@ -17,17 +17,36 @@ use crate::images::{ImageStore, human_size};
 /// Runs every command except `run` against the data root `root`, and
 /// returns the exit code.
 pub fn run_command(root: &Path, command: Command) -> Result<i32> {
+    match command {
+        Command::Run(_) => bail!("run needs the binary's own wiring"),
+        Command::Image(command) => run_image_command(root, command),
+        Command::Rm(a) => {
+            let containers = ContainerStore::new(root);
+            let mut failed = None;
+            for c in &a.containers {
+                match containers.remove(c, a.force) {
+                    Ok(_) => println!("{c}"),
+                    Err(e) => failed = Some(e),
+                }
+            }
+            failed.map_or(Ok(0), Err)
+        }
+    }
+}
+
+/// Runs an image command against the data root `root`, and returns the
+/// exit code.
+pub fn run_image_command(root: &Path, command: ImageCommand) -> Result<i32> {
     let images = ImageStore::new(root);
     let containers = ContainerStore::new(root);
     match command {
-        Command::Run(_) => bail!("run needs the binary's own wiring"),
-        Command::Import(a) => {
+        ImageCommand::Import(a) => {
             let _lock = images.lock()?;
             let id = images.import(&a.file, &a.name)?;
             println!("{id}");
             Ok(0)
         }
-        Command::Load(a) => {
+        ImageCommand::Load(a) => {
             let _lock = images.lock()?;
             let loaded = match &a.input {
                 Some(path) => archive::load(&images, path)?,
@@ -53,17 +72,17 @@ pub fn run_command(root: &Path, command: Command) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Save(a) => {
+        ImageCommand::Save(a) => {
             write_output(a.output.as_deref(), |w| {
                 archive::save(&images, &a.images, w)
             })?;
             Ok(0)
         }
-        Command::Images => {
+        ImageCommand::Images => {
             list_images(&images)?;
             Ok(0)
         }
-        Command::Rmi(a) => {
+        ImageCommand::Rmi(a) => {
             let _lock = images.lock()?;
             let used = containers.images_in_use()?;
             let mut failed = None;
@@ -75,7 +94,7 @@ pub fn run_command(root: &Path, command: Command) -> Result<i32> {
             }
             failed.map_or(Ok(0), Err)
         }
-        Command::Tag(a) => {
+        ImageCommand::Tag(a) => {
             let _lock = images.lock()?;
             let image = images
                 .resolve(&a.source)?
@@ -83,27 +102,17 @@ pub fn run_command(root: &Path, command: Command) -> Result<i32> {
             images.tag(&image.id, &a.target)?;
             Ok(0)
         }
-        Command::Commit(a) => {
+        ImageCommand::Commit(a) => {
             let _lock = images.lock()?;
             let id = commit::commit(&images, &containers, &a.container, a.image.as_deref())?;
             println!("{id}");
             Ok(0)
         }
-        Command::Export(a) => {
+        ImageCommand::Export(a) => {
             write_output(a.output.as_deref(), |w| {
                 commit::export(&images, &containers, &a.container, w)
             })?;
             Ok(0)
-        }
-        Command::Rm(a) => {
-            let mut failed = None;
-            for c in &a.containers {
-                match containers.remove(c, a.force) {
-                    Ok(_) => println!("{c}"),
-                    Err(e) => failed = Some(e),
-                }
-            }
-            failed.map_or(Ok(0), Err)
         }
     }
 }

@@ -6,17 +6,170 @@
 //! record and writable layer stay after it exits, for `commit`, `export`
 //! and `rm`.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
+use nix::fcntl::Flock;
 use nix::unistd::Pid;
 
-use ch01_namespaces::lifecycle::Hook;
+use ch01_namespaces::exit::StartError;
+use ch01_namespaces::lifecycle::{Container, Hook};
+use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
 use ch01_namespaces::spec::Spec;
+use ch02_cgroups::Cgroups;
+use ch02_cgroups::cli::LimitArgs;
+use ch03_overlayfs::overlay::Overlay;
+use ch03_overlayfs::pivot::PivotRoot;
+use ch03_overlayfs::volumes::Volumes;
 
+use crate::cli::RunArgs;
 use crate::clock;
-use crate::containers::{ContainerStore, Record, Status, process_start};
+use crate::containers::{
+    ContainerStore, MountRecord, Record, Status, generate_name, process_start,
+};
 use crate::images::{Image, ImageStore};
+
+// ANCHOR: plan
+/// What `run` decides before anything is created: the image and its layers,
+/// the spec, the record, the limits.
+pub struct Plan {
+    /// The container to start.
+    pub spec: Spec,
+    /// Its record, written once it runs.
+    pub record: Record,
+    /// The image's layers, top-most first: the overlay's lowerdirs.
+    pub lowerdirs: Vec<PathBuf>,
+    /// The cgroup hook, its limits already checked.
+    pub cgroups: Cgroups,
+    /// The volumes to bind.
+    pub volumes: Vec<ch03_overlayfs::volumes::Volume>,
+    /// Held until the container is recorded, so `rmi` cannot remove the
+    /// image between our choosing it and using it.
+    pub image_lock: Flock<File>,
+}
+
+impl Plan {
+    /// Checks the arguments, finds the image and fills in spec and record.
+    pub fn new(root: &Path, args: &RunArgs) -> Result<Plan> {
+        for volume in &args.volumes.volumes {
+            volume.check_source()?;
+        }
+        let cgroups = Cgroups::from_args(&args.limits)?;
+        if let Some(name) = &args.name {
+            crate::containers::validate_name(name)?;
+        }
+        let images = ImageStore::new(root);
+        let image_lock = images.lock()?;
+        let image = resolve_for_run(&images, &args.image.image)?;
+        let command = image.command(&args.image.command);
+        if command.is_empty() {
+            bail!(
+                "no command specified: image {} has no default command (Cmd)",
+                args.image.image
+            );
+        }
+        let mut spec = args.container.to_spec(command.clone())?;
+        apply_image_defaults(&image, &mut spec);
+        let record = Record {
+            id: spec.id.clone(),
+            name: args.name.clone().unwrap_or_else(|| generate_name(&spec.id)),
+            image: args.image.image.clone(),
+            image_id: image.id.clone(),
+            command,
+            created: clock::now_rfc3339(),
+            status: Status::Created,
+            pid: None,
+            pid_start: None,
+            exit_code: None,
+            started: None,
+            finished: None,
+            limits: limits_of(&args.limits),
+            mounts: args
+                .volumes
+                .volumes
+                .iter()
+                .map(|v| MountRecord {
+                    source: v.source.display().to_string(),
+                    destination: v.target.display().to_string(),
+                    readonly: v.readonly,
+                })
+                .collect(),
+        };
+        Ok(Plan {
+            spec,
+            record,
+            lowerdirs: image.lowerdirs(&images.layers),
+            cgroups,
+            volumes: args.volumes.volumes.clone(),
+            image_lock,
+        })
+    }
+
+    /// Chapter 4's hooks, in order: the registration first (a name conflict
+    /// stops the run before anything exists), then chapters 1 to 3. Later
+    /// chapters slot their steps in with [`Container::hook_before`].
+    pub fn container(self, containers: &ContainerStore) -> (Container, Flock<File>) {
+        let dir = containers.dir_of(&self.spec.id);
+        let container = Container::new(self.spec)
+            .hook(Registration::new(containers.clone(), self.record))
+            .hook(PrivateMounts)
+            .hook(Hostname)
+            .hook(self.cgroups)
+            .hook(Overlay::new(self.lowerdirs, dir).keep_layer(true))
+            .hook(Volumes::new(self.volumes))
+            .hook(PivotRoot)
+            .hook(ProcFs);
+        (container, self.image_lock)
+    }
+}
+// ANCHOR_END: plan
+
+// ANCHOR: run_to_end
+/// Starts `container`, lets go of the image lock once it is recorded, waits
+/// for it and records how it ended. Returns its exit code.
+pub fn run_to_end(
+    containers: &ContainerStore,
+    container: Container,
+    image_lock: Flock<File>,
+) -> Result<i32> {
+    let id = container.spec().id.clone();
+    let started = container.start();
+    drop(image_lock);
+    match started {
+        Ok(running) => {
+            let code = running.wait()?;
+            record_exit(containers, &id, true, code)?;
+            Ok(code)
+        }
+        Err(err) => {
+            let code = err
+                .downcast_ref::<StartError>()
+                .map_or(125, |e| i32::from(e.code));
+            record_exit(containers, &id, false, code)?;
+            Err(err)
+        }
+    }
+}
+// ANCHOR_END: run_to_end
+
+/// The limits as given, for the record.
+pub fn limits_of(l: &LimitArgs) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    for (k, v) in [
+        ("memory", &l.memory),
+        ("cpus", &l.cpus),
+        ("cpu-shares", &l.cpu_shares),
+        ("cpuset-cpus", &l.cpuset_cpus),
+        ("pids-limit", &l.pids_limit),
+    ] {
+        if let Some(v) = v {
+            m.insert(k.to_string(), v.clone());
+        }
+    }
+    m
+}
 
 // ANCHOR: resolve_for_run
 /// Finds the image to run. Keeps chapter 3's convenience: a name that is

@@ -6,6 +6,7 @@
 //! attach    (parent, child waiting)  bridge, veth pair, the peer into the child's
 //!                                    namespace; inside it: eth0, address, route;
 //!                                    then the DNAT rules for the published ports
+//! enter     (child, before pivot)    `lo` up; bind the files into the rootfs
 //! cleanup   (parent, always)         delete the veth, release address and ports,
 //!                                    drop the rules, remove the files
 //! ```
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, anyhow, bail};
 use ch01_namespaces::lifecycle::Hook;
 use ch01_namespaces::spec::Spec;
+use ch03_overlayfs::volumes::bind_into_rootfs;
 use nix::unistd::Pid;
 
 use crate::cli::NetworkArgs;
@@ -33,12 +35,6 @@ use crate::state::{Endpoint, Store};
 /// empty network namespace with only `lo`.
 const NO_NETWORK: &str = "none";
 
-/// How the container's files get into its root filesystem: called in the
-/// child, before `pivot_root`, with the root filesystem (`/` when the
-/// container has none of its own), a file on the host, and where it goes
-/// inside (`/etc/hosts`).
-pub type Binder = Box<dyn Fn(&Path, &Path, &Path) -> Result<()>>;
-
 /// Chapter 5's hook: connects a container to a network (or to none) and
 /// gives it its `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`.
 pub struct Network {
@@ -48,14 +44,13 @@ pub struct Network {
     dns: Vec<IpAddr>,
     files_dir: PathBuf,
     aliases: Vec<String>,
-    binder: Option<Binder>,
     endpoint: Option<Endpoint>,
 }
 
 impl Network {
     /// A hook for the options `args`, keeping its state under data root
-    /// `root` and writing the container's three files into `files_dir`.
-    pub fn new(root: &Path, args: &NetworkArgs, files_dir: impl Into<PathBuf>) -> Result<Network> {
+    /// `root`. Checks the options at once, before anything is created.
+    pub fn new(root: &Path, args: &NetworkArgs) -> Result<Network> {
         let network = args.network.clone().filter(|n| n != NO_NETWORK);
         if network.as_deref() == Some("host") {
             bail!(
@@ -70,28 +65,23 @@ impl Network {
             network,
             ports: args.publish.clone(),
             dns: args.dns.clone(),
-            files_dir: files_dir.into(),
+            files_dir: PathBuf::new(),
             aliases: Vec::new(),
-            binder: None,
             endpoint: None,
         })
+    }
+
+    /// Writes the container's three files into `dir` (the container's own
+    /// directory, in practice).
+    pub fn files_in(mut self, dir: impl Into<PathBuf>) -> Network {
+        self.files_dir = dir.into();
+        self
     }
 
     /// Also lists `name` (the container's name) beside its hostname in
     /// `/etc/hosts`.
     pub fn alias(mut self, name: impl Into<String>) -> Network {
         self.aliases.push(name.into());
-        self
-    }
-
-    /// Bind-mounts the three files into the container in the `enter` step,
-    /// with `binder` (chapter 3's `bind_into_rootfs`, say). Without one,
-    /// the files are only written, and [`Network::files`] says where.
-    pub fn bind_with(
-        mut self,
-        binder: impl Fn(&Path, &Path, &Path) -> Result<()> + 'static,
-    ) -> Network {
-        self.binder = Some(Box::new(binder));
         self
     }
 
@@ -178,7 +168,7 @@ impl Network {
             prefix: network.subnet.prefix_len(),
             gateway: network.gateway,
         };
-        netlink::configure_container(pid, Some((&peer, iface)))?;
+        netlink::configure_container(pid, &peer, iface)?;
         let locked = store.lock()?;
         enable_ip_forward()?;
         sync_rules(&locked)
@@ -209,17 +199,19 @@ impl Hook for Network {
     fn attach(&mut self, _spec: &Spec, pid: Pid) -> Result<()> {
         match &self.endpoint {
             Some(endpoint) => self.wire(endpoint, pid),
-            None => netlink::configure_container(pid, None),
+            None => Ok(()),
         }
     }
 
     fn enter(&self, spec: &Spec) -> Result<()> {
-        let Some(binder) = &self.binder else {
-            return Ok(());
+        netlink::loopback_up()?;
+        let Some(rootfs) = spec.rootfs.as_deref() else {
+            bail!("the network's /etc files need a root filesystem (chapter 3)");
         };
-        let rootfs = spec.rootfs.as_deref().unwrap_or(Path::new("/"));
+        // Binds, not copies: the image's own files stay untouched, and out
+        // of a later `commit`. Chapter 3's binder keeps them in the rootfs.
         for (source, inside) in self.files() {
-            binder(rootfs, &source, Path::new(inside))
+            bind_into_rootfs(rootfs, &source, Path::new(inside), false)
                 .with_context(|| format!("bind-mount {} on {inside}", source.display()))?;
         }
         Ok(())
@@ -352,10 +344,12 @@ mod tests {
             publish: p.iter().map(|p| p.parse().unwrap()).collect(),
             dns: vec![],
         };
-        assert!(Network::new(root, &args(None, &["81:81"]), "/x").is_err());
-        assert!(Network::new(root, &args(Some("host"), &[]), "/x").is_err());
-        assert!(Network::new(root, &args(Some("none"), &["1:1"]), "/x").is_err());
-        let net = Network::new(root, &args(Some("none"), &[]), "/x").unwrap();
+        assert!(Network::new(root, &args(None, &["81:81"])).is_err());
+        assert!(Network::new(root, &args(Some("host"), &[])).is_err());
+        assert!(Network::new(root, &args(Some("none"), &["1:1"])).is_err());
+        let net = Network::new(root, &args(Some("none"), &[]))
+            .unwrap()
+            .files_in("/x");
         assert!(net.network.is_none());
         assert_eq!(net.files()[1], (PathBuf::from("/x/hosts"), "/etc/hosts"));
     }

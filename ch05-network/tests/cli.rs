@@ -55,9 +55,18 @@ fn bad_input_is_one_line_and_125() {
         ),
         (&["network", "create", "n"], "--subnet"),
         (&["network", "rm", "n"], "network n not found"),
-        (&["run", "-p", "81", "true"], "a host port is required"),
-        (&["run", "-p", "81:81", "true"], "needs a network"),
-        (&["run", "--net", "host", "true"], "not supported"),
+        (
+            &["run", "-p", "81", "busybox", "true"],
+            "a host port is required",
+        ),
+        (
+            &["run", "-p", "81:81", "busybox", "true"],
+            "needs a network",
+        ),
+        (
+            &["run", "--net", "host", "busybox", "true"],
+            "not supported",
+        ),
     ];
     for (args, why) in cases {
         let out = md(args);

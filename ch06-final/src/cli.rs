@@ -17,7 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use ch01_namespaces::cli::ContainerArgs;
 use ch02_cgroups::cli::LimitArgs;
 use ch03_overlayfs::cli::{ImageArgs, RootArgs, VolumeArgs};
-use ch04_images::cli::{CommitArgs, ExportArgs, ImportArgs, LoadArgs, RmiArgs, SaveArgs, TagArgs};
+use ch04_images::cli::ImageCommand;
 use ch05_network::cli::{NetworkArgs, NetworkCommand};
 
 /// `mydocker`: a small Docker, built chapter by chapter.
@@ -59,22 +59,9 @@ pub enum Command {
     /// Manage networks
     #[command(subcommand)]
     Network(NetworkCommand),
-    /// Make an image from a container's changes
-    Commit(CommitArgs),
-    /// Write a container's file tree as a tar
-    Export(ExportArgs),
-    /// Import a flat root filesystem tar (as `docker export` writes) as an image
-    Import(ImportArgs),
-    /// Load images from a `docker save` tar or an OCI image layout
-    Load(LoadArgs),
-    /// Save images to a tar that `docker load` reads
-    Save(SaveArgs),
-    /// List images
-    Images,
-    /// Remove images
-    Rmi(RmiArgs),
-    /// Give an image another name
-    Tag(TagArgs),
+    /// Images, commit, export, save and load: chapter 4's commands as they are
+    #[command(flatten)]
+    Image(ImageCommand),
 }
 
 // ANCHOR: env_args
@@ -293,7 +280,7 @@ mod tests {
         );
         assert!(matches!(
             parse("mydocker commit a nginx-alpine").command,
-            Command::Commit(_)
+            Command::Image(ImageCommand::Commit(_))
         ));
         assert!(matches!(
             parse("mydocker network create --driver bridge --subnet 192.168.10.1/24 br0").command,

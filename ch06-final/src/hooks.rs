@@ -5,7 +5,6 @@
 //! | [`ParentDeath`] | enter   | the container dies with the process that reaps it        |
 //! | [`Supervision`] | prepare | writes `runtime.json`; opens the logs of a detached one  |
 //! |                 | enter   | points the container's stdout and stderr at the logs     |
-//! | [`EtcFiles`]    | enter   | binds chapter 5's hostname, hosts, resolv.conf into /etc |
 //! | [`Workdir`]     | enter   | creates a missing working directory, as Docker does      |
 //! | [`ExistingLayer`] | prepare, enter | `start`: the overlay over the layer that is already there |
 //! | [`Restart`]     | attach  | `start`: the record says running again, with the new pid |
@@ -21,7 +20,6 @@ use nix::unistd::Pid;
 use ch01_namespaces::lifecycle::Hook;
 use ch01_namespaces::spec::Spec;
 use ch03_overlayfs::overlay::Overlay;
-use ch03_overlayfs::volumes::bind_into_rootfs;
 use ch04_images::clock;
 use ch04_images::containers::{ContainerStore, Status, process_start};
 
@@ -163,31 +161,6 @@ impl Hook for Supervision {
     }
 }
 // ANCHOR_END: supervision
-
-// ANCHOR: etc_files
-/// Bind-mounts chapter 5's `/etc/hostname`, `/etc/hosts` and
-/// `/etc/resolv.conf` over the image's, inside the new root, before
-/// `pivot_root`. Binds, not copies: the image's files stay untouched (and
-/// out of `commit`), as in Docker.
-pub struct EtcFiles(pub Vec<(PathBuf, &'static str)>);
-
-impl Hook for EtcFiles {
-    fn name(&self) -> &'static str {
-        "/etc files"
-    }
-
-    fn enter(&self, spec: &Spec) -> Result<()> {
-        let Some(rootfs) = &spec.rootfs else {
-            bail!("the /etc files need a root filesystem");
-        };
-        for (source, inside) in &self.0 {
-            bind_into_rootfs(rootfs, source, Path::new(inside), false)
-                .with_context(|| format!("bind {} on {inside}", source.display()))?;
-        }
-        Ok(())
-    }
-}
-// ANCHOR_END: etc_files
 
 /// Creates the working directory inside the new root if it is missing
 /// (`-w /srv/app` on an image without it), as Docker does. Goes after

@@ -21,7 +21,7 @@ use ch05_network::Network;
 
 use crate::cli::RunArgs;
 use crate::env;
-use crate::hooks::{EtcFiles, ExistingLayer, ParentDeath, Restart, Supervision, Workdir};
+use crate::hooks::{ExistingLayer, ParentDeath, Restart, Supervision, Workdir};
 use crate::remove;
 use crate::state::{Limits, Runtime, container_process, volumes_of};
 use crate::supervisor::{Reporter, detach};
@@ -58,8 +58,9 @@ fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Conta
     } = launch;
     let dir = store.dir_of(&spec.id);
     let cgroups = Cgroups::from_args(&runtime.limits.to_args(&runtime.cgroup_parent))?;
-    let network = Network::new(root, &runtime.network_args(), dir.join("etc"))?.alias(&name);
-    let etc = EtcFiles(network.files());
+    let network = Network::new(root, &runtime.network_args())?
+        .files_in(dir.join("etc"))
+        .alias(&name);
     let overlay = Overlay::new(lowerdirs, dir.clone());
     let id = spec.id.clone();
     let container = Container::new(spec);
@@ -83,9 +84,8 @@ fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Conta
     };
     Ok(container
         .hook(Supervision::new(dir, runtime))
-        .hook(network)
         .hook(Volumes::new(volumes))
-        .hook(etc)
+        .hook(network)
         .hook(PivotRoot)
         .hook(Workdir)
         .hook(ProcFs))

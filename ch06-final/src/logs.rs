@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
-use ch04_images::containers::{ContainerStore, Record};
+use ch04_images::containers::{ContainerStore, Record, Status};
 
 use crate::state::{STDERR_LOG, STDOUT_LOG, container_process};
 
@@ -126,6 +126,10 @@ impl Stream {
     }
 }
 
+/// How long `logs -f` waits, after the container's process is gone, for its
+/// supervisor to record the exit (a killed supervisor never will).
+const RECORD_GRACE: Duration = Duration::from_secs(2);
+
 // ANCHOR: logs
 /// Prints the logs of `record`; with `follow`, keeps printing until the
 /// container exits.
@@ -139,13 +143,20 @@ pub fn logs(store: &ContainerStore, record: &Record, tail: Tail, follow: bool) -
     if !follow {
         return Ok(());
     }
+    let mut gone_since = None;
     loop {
         // Look at the process first, then copy: whatever it wrote before
         // it exited is in the files by then, so the last copy gets it all.
-        let running = store
-            .get_by_id(&record.id)
-            .map(|r| container_process(&r).is_some())
-            .unwrap_or(false);
+        // Once it is gone, wait (briefly) for its supervisor to record the
+        // exit, so that whoever runs `ps` after us sees it exited.
+        let (alive, recorded_running) = store.get_by_id(&record.id).map_or((false, false), |r| {
+            (container_process(&r).is_some(), r.status == Status::Running)
+        });
+        if !alive {
+            gone_since.get_or_insert_with(std::time::Instant::now);
+        }
+        let running =
+            alive || (recorded_running && gone_since.is_some_and(|t| t.elapsed() < RECORD_GRACE));
         out.reopen_if_missing(&out_path)?;
         err.reopen_if_missing(&err_path)?;
         out.copy_new()?;

@@ -6,8 +6,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use ch01_namespaces::exit::{report, run_main};
-use ch04_images::cli::Command as ImageCommand;
-use ch04_images::commands::run_command as image_command;
+use ch04_images::commands::run_image_command;
 use ch04_images::containers::ContainerStore;
 use ch05_network::cli::run_network_command;
 use ch06_final::cli::{Cli, Command};
@@ -39,14 +38,7 @@ fn main() -> ExitCode {
             }
             Command::Inspect(a) => inspect::inspect(&root, &a.names).map(|()| 0),
             Command::Network(cmd) => run_network_command(&root, cmd),
-            Command::Commit(a) => image_command(&root, ImageCommand::Commit(a)),
-            Command::Export(a) => image_command(&root, ImageCommand::Export(a)),
-            Command::Import(a) => image_command(&root, ImageCommand::Import(a)),
-            Command::Load(a) => image_command(&root, ImageCommand::Load(a)),
-            Command::Save(a) => image_command(&root, ImageCommand::Save(a)),
-            Command::Images => image_command(&root, ImageCommand::Images),
-            Command::Rmi(a) => image_command(&root, ImageCommand::Rmi(a)),
-            Command::Tag(a) => image_command(&root, ImageCommand::Tag(a)),
+            Command::Image(command) => run_image_command(&root, command),
         }
     })
 }

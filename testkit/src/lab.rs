@@ -11,7 +11,7 @@
 //! A [`Lab`] is built and torn down by `scripts/lab.sh` (the Makefile's lab
 //! mode uses the same script), named `mdlab-<pid>-<n>`, and removed on drop
 //! together with everything in it, also when the test fails. Commands run
-//! inside it through `ip netns exec`, in a child process, so the test
+//! inside it through `nsenter --net`, in a child process, so the test
 //! process itself never changes namespace (other tests run threads beside
 //! it).
 
@@ -102,15 +102,19 @@ impl Lab {
 
     /// `program` to be run inside the lab.
     pub fn command(&self, program: impl AsRef<OsStr>) -> Command {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.name]).arg(program);
+        // nsenter joins only the network namespace; `ip netns exec` would
+        // also mount a fresh /sys, hiding /sys/fs/cgroup from mydocker.
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net=/run/netns/{}", self.name))
+            .arg(program);
         cmd
     }
 
     /// `program` to be run inside the internet.
     pub fn inet_command(&self, program: impl AsRef<OsStr>) -> Command {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.inet()]).arg(program);
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net=/run/netns/{}", self.inet()))
+            .arg(program);
         cmd
     }
 
