@@ -39,7 +39,8 @@
 #   - mydocker's default root, /var/lib/mydocker, is a temporary directory
 #     bind-mounted there (in the lab's mount namespace only); the working
 #     directory is an empty temporary one; LC_ALL=C;
-#   - mydocker from $CARGO_TARGET_DIR/debug (override with MYDOCKER_BIN) first on PATH.
+#   - mydocker from $CARGO_TARGET_DIR/debug (override with MYDOCKER_BIN) first on
+#     PATH, the system's directories, and cargo's (for rustc) last.
 # Afterwards every container is removed (rm -f: cgroups, veths, addresses), the
 # lab is deleted, the temporary directory too, also when the lab fails.
 #
@@ -95,7 +96,8 @@ def complete(text):
     if text.rstrip("\n").endswith("\\"):
         return False
     r = subprocess.run(["bash", "-n"], input=text, capture_output=True, text=True)
-    return r.returncode == 0
+    # An open here-document is only a warning for bash -n.
+    return r.returncode == 0 and not r.stderr
 
 
 def parse(path):
@@ -378,7 +380,7 @@ run_lab() {
     # The inner part runs in new mount and PID namespaces; see the header.
     local status=0
     unshare --mount --propagation private --pid --fork --mount-proc -- \
-        env -i PATH="$tmp/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+        env -i PATH="$tmp/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$CARGO_BIN" \
         HOME=/root LC_ALL=C TERM=dumb \
         HERE="$here" TMPDIR_LAB="$tmp" LAB_TIMEOUT="$LAB_TIMEOUT" \
         bash -c '
@@ -460,6 +462,7 @@ if [ ! -x "$MYDOCKER_BIN" ]; then
     exit 1
 fi
 MYDOCKER_BIN=$(readlink -f "$MYDOCKER_BIN")
+CARGO_BIN=$(dirname "$(command -v rustc 2>/dev/null || echo "${CARGO_HOME:-$HOME/.cargo}/bin/rustc")")
 if [ ! -f /root/busybox.tar ]; then
     echo "book-outputs: /root/busybox.tar not found: run make init" >&2
     exit 1
@@ -480,7 +483,7 @@ one() {
     if run_lab "$n" "$dest"; then echo ok >"$results/$n.status"; else echo failed >"$results/$n.status"; fi
 }
 export -f one run_lab py pages_of
-export mode results OUT_DIR SRC_DIR here MYDOCKER_BIN LAB_TIMEOUT
+export mode results OUT_DIR SRC_DIR here MYDOCKER_BIN LAB_TIMEOUT CARGO_BIN
 start=$(date +%s)
 printf '%s\n' "${names[@]}" | xargs -P "$JOBS" -I{} bash -c 'one "$@"' _ {}
 

@@ -10,6 +10,8 @@ ip route get 198.51.100.1
 # ANCHOR_END: route-get
 # ANCHOR: rules
 mydocker run -d --name web -net testbridge -p 81:81 busybox nc -ll -p 81 -e echo hello from web
+# (not shown: wait until the server listens)
+@ until nsenter -t $(mydocker inspect web | sed -n 's/^ *"Pid": \([0-9]*\),$/\1/p') -n ss -tln | grep -q ':81 '; do sleep 0.1; done
 iptables -t nat -S PREROUTING
 iptables -t nat -S OUTPUT
 # ANCHOR_END: rules

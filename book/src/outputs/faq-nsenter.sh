@@ -3,6 +3,8 @@
 # ANCHOR: setup
 mydocker network create --driver bridge --subnet 192.168.10.1/24 testbridge
 mydocker run -d --name d1 -net testbridge busybox nc -ll -p 81 -e echo hello from d1
+# (not shown: wait until the server listens)
+@ until nsenter -t $(mydocker inspect d1 | sed -n 's/^ *"Pid": \([0-9]*\),$/\1/p') -n ss -tln | grep -q ':81 '; do sleep 0.1; done
 pid=$(mydocker inspect d1 | sed -n 's/^ *"Pid": \([0-9]*\),$/\1/p')
 # ANCHOR_END: setup
 # ANCHOR: problem

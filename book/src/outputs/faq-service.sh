@@ -11,7 +11,7 @@ mydocker commit a web-image
 mydocker run -d --name bird -net br0 -p 8888:80 web-image httpd -p 80 -h /www
 @ while mydocker ps | grep -q bird; do sleep 0.1; done
 mydocker ps -a
-curl -sS --max-time 2 198.51.100.2:8888
+busybox wget -q -O - 198.51.100.2:8888
 # ANCHOR_END: problem
 # ANCHOR: diagnose
 mydocker logs bird
@@ -21,8 +21,10 @@ mydocker run --rm web-image sh -c 'httpd -p 80 -h /www; echo "httpd returned $?"
 mydocker rm bird
 mydocker run -d --name bird -net br0 -p 8888:80 web-image httpd -f -p 80 -h /www
 mydocker exec bird ps -o pid,args
-curl -sS --max-time 2 198.51.100.2:8888
-ip netns exec mdlab-inet curl -sS --max-time 2 198.51.100.2:8888
+# (not shown: wait until the server listens)
+@ until nsenter -t $(mydocker inspect bird | sed -n 's/^ *"Pid": \([0-9]*\),$/\1/p') -n ss -tln | grep -q ':80 '; do sleep 0.1; done
+busybox wget -q -O - 198.51.100.2:8888
+ip netns exec mdlab-inet busybox wget -q -O - 198.51.100.2:8888
 mydocker exec a wget -q -O - 192.168.10.3
 # ANCHOR_END: fix
 # ANCHOR: export
