@@ -267,35 +267,63 @@ pub struct Interface {
     pub gateway: Ipv4Addr,
 }
 
+// ANCHOR: loopback_up
+/// Brings `lo` up in the network namespace of the calling process: the two
+/// `ioctl`s under `ip link set lo up` (read the flags, add `IFF_UP`).
+///
+/// The kernel creates every new network namespace with its `lo` down, so
+/// without this even `127.0.0.1` is unreachable inside. The container's
+/// child calls it in `enter`, where it already is in its own namespace: no
+/// thread has to join the namespace and no netlink runtime has to be built
+/// just for this (a container without a network needs nothing else).
+pub fn loopback_up() -> Result<()> {
+    use nix::libc;
+    use std::os::fd::{FromRawFd, OwnedFd};
+    // Any socket will do: these ioctls act on the namespace's interfaces.
+    let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error()).context("socket for the loopback ioctls");
+    }
+    // SAFETY: a new descriptor that nothing else owns.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: ifreq is plain data; all zeroes is a valid value.
+    let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+    for (dst, src) in req.ifr_name.iter_mut().zip(b"lo\0") {
+        *dst = *src as libc::c_char;
+    }
+    // SAFETY: SIOCGIFFLAGS and SIOCSIFFLAGS read and write `req`, which
+    // lives across both calls.
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCGIFFLAGS, &mut req) } < 0 {
+        return Err(std::io::Error::last_os_error()).context("ioctl SIOCGIFFLAGS on lo");
+    }
+    unsafe { req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short };
+    if unsafe { libc::ioctl(sock.as_raw_fd(), libc::SIOCSIFFLAGS, &req) } < 0 {
+        return Err(std::io::Error::last_os_error()).context("set lo up (ioctl SIOCSIFFLAGS)");
+    }
+    Ok(())
+}
+// ANCHOR_END: loopback_up
+
 // ANCHOR: configure_container
-/// Inside the network namespace of process `pid`: brings `lo` up and, when
-/// there is an interface, renames `peer` to `eth0`, gives it its address,
-/// brings it up and adds the default route via the gateway.
+/// Inside the network namespace of process `pid`: renames `peer` to
+/// `eth0`, gives it its address, brings it up and adds the default route
+/// via the gateway. (`lo` the child brings up itself: [`loopback_up`].)
 ///
 /// The work runs on a thread of its own that joins the container's network
 /// namespace with `setns(2)`. Only that thread changes namespace (a network
 /// namespace, unlike a mount namespace, can be joined by one thread of a
 /// multi-threaded process), the rest of mydocker stays on the host, and the
 /// thread's namespace goes away with the thread.
-pub fn configure_container(pid: Pid, peer: Option<(&str, Interface)>) -> Result<()> {
+pub fn configure_container(pid: Pid, peer: &str, iface: Interface) -> Result<()> {
     let netns_path = format!("/proc/{pid}/ns/net");
     let netns = File::open(&netns_path).with_context(|| format!("open {netns_path}"))?;
-    let peer = peer.map(|(name, iface)| (name.to_string(), iface));
+    let peer = peer.to_string();
     let thread = std::thread::Builder::new()
         .name("container-netns".into())
         .spawn(move || -> Result<()> {
             nix::sched::setns(&netns, CloneFlags::CLONE_NEWNET)
                 .with_context(|| format!("setns into {netns_path}"))?;
-            block_on(|h| async move {
-                let lo = link_index(&h, "lo")
-                    .await?
-                    .ok_or_else(|| anyhow!("the container has no lo"))?;
-                set_up(&h, lo, "lo").await?;
-                if let Some((peer, iface)) = peer {
-                    configure_eth0(&h, &peer, iface).await?;
-                }
-                Ok(())
-            })
+            block_on(|h| async move { configure_eth0(&h, &peer, iface).await })
         })
         .context("start a thread for the container's network namespace")?;
     thread
