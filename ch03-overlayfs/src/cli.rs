@@ -34,6 +34,7 @@ pub struct RootArgs {
         long = "root",
         global = true,
         env = "MYDOCKER_ROOT",
+        hide_env_values = true,
         value_name = "DIR",
         default_value = DEFAULT_ROOT
     )]
@@ -84,12 +85,12 @@ pub struct ImageArgs {
     /// current directory or in `/root`, unpacked on first use.
     #[arg(
         value_name = "IMAGE",
-        help = "Image to run: a directory under <root>/images, or NAME.tar in the current \
-                directory or in /root, unpacked on first use"
+        help = "Image to run (an image NAME.tar in the current directory or in /root is \
+                unpacked on first use)"
     )]
     pub image: String,
 
-    /// Command to run, with its arguments (default: sh)
+    /// Command to run, with its arguments (default: the image's command; sh for a plain directory image)
     #[arg(
         trailing_var_arg = true,
         allow_hyphen_values = true,

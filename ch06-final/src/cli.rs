@@ -14,9 +14,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use ch01_namespaces::cli::ContainerArgs;
-use ch02_cgroups::cli::LimitArgs;
-use ch03_overlayfs::cli::{ImageArgs, RootArgs, VolumeArgs};
+use ch03_overlayfs::cli::RootArgs;
 use ch04_images::cli::ImageCommand;
 use ch05_network::cli::{NetworkArgs, NetworkCommand};
 
@@ -87,6 +85,7 @@ pub struct EnvArgs {
 /// `mydocker run [-d] [--rm] [-ti] [--name NAME] [-e K=V] [-w DIR] [limits]
 /// [-v H:C] [--net NAME] [-p H:C] IMAGE [COMMAND...]`
 #[derive(Args, Debug)]
+#[group(skip)]
 pub struct RunArgs {
     /// Run in the background and print the container's id
     #[arg(short = 'd', long = "detach")]
@@ -96,33 +95,17 @@ pub struct RunArgs {
     #[arg(long = "rm")]
     pub auto_remove: bool,
 
-    /// Name of the container (default: a generated one)
-    #[arg(long, value_name = "NAME")]
-    pub name: Option<String>,
-
-    /// Terminal and hostname (chapter 1)
-    #[command(flatten)]
-    pub container: ContainerArgs,
-
     /// Environment and working directory (this chapter)
     #[command(flatten)]
     pub env: EnvArgs,
-
-    /// Resource limits (chapter 2)
-    #[command(flatten)]
-    pub limits: LimitArgs,
-
-    /// Volumes (chapter 3)
-    #[command(flatten)]
-    pub volumes: VolumeArgs,
 
     /// Network and published ports (chapter 5)
     #[command(flatten)]
     pub network: NetworkArgs,
 
-    /// The image and the command (default: the image's Cmd)
+    /// Chapter 4's run: terminal, hostname, limits, volumes, name, image, command
     #[command(flatten)]
-    pub image: ImageArgs,
+    pub run: ch04_images::cli::RunArgs,
 }
 // ANCHOR_END: run_args
 
@@ -256,22 +239,22 @@ mod tests {
     #[test]
     fn the_seed_readme_lines_parse() {
         let r = run("mydocker run -ti --name a --net br0 alpine sh");
-        assert!(r.container.tty && r.container.interactive && !r.detach);
+        assert!(r.run.container.tty && r.run.container.interactive && !r.detach);
         assert_eq!(
-            (r.name.as_deref(), r.network.network.as_deref()),
+            (r.run.name.as_deref(), r.network.network.as_deref()),
             (Some("a"), Some("br0"))
         );
         let r = run("mydocker run -d --name bird -net br0 -p 8888:80 nginx-alpine nginx");
         assert!(r.detach);
         assert_eq!(r.network.publish[0].to_string(), "0.0.0.0:8888->80/tcp");
         assert_eq!(
-            (r.image.image.as_str(), r.image.command()),
+            (r.run.image.image.as_str(), r.run.image.command()),
             ("nginx-alpine", vec!["nginx".to_string()])
         );
         let r = run(
             "mydocker run -ti -net br0 --name myflask -p 5000:5000 myflask python /root/app.py",
         );
-        assert_eq!(r.image.command(), ["python", "/root/app.py"]);
+        assert_eq!(r.run.image.command(), ["python", "/root/app.py"]);
         assert!(
             matches!(parse("mydocker logs myredis").command, Command::Logs(l) if l.container == "myredis" && !l.follow)
         );
@@ -293,11 +276,11 @@ mod tests {
         let r = run(
             "mydocker run -dit --rm --network n -e A=1 --env B=2 --env-file f -w /srv --hostname h -m 64m busybox sh -c -e",
         );
-        assert!(r.detach && r.auto_remove && r.container.tty && r.container.interactive);
+        assert!(r.detach && r.auto_remove && r.run.container.tty && r.run.container.interactive);
         assert_eq!(r.env.env, ["A=1", "B=2"]);
         assert_eq!(r.env.workdir.as_deref(), Some("/srv"));
-        assert_eq!(r.container.hostname.as_deref(), Some("h"));
-        assert_eq!(r.image.command(), ["sh", "-c", "-e"]);
+        assert_eq!(r.run.container.hostname.as_deref(), Some("h"));
+        assert_eq!(r.run.image.command(), ["sh", "-c", "-e"]);
         match parse("mydocker exec -it -e X=1 -w /tmp c sh -c -t").command {
             Command::Exec(e) => {
                 assert!(e.tty && e.interactive);

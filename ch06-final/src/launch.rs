@@ -13,10 +13,9 @@ use ch02_cgroups::Cgroups;
 use ch03_overlayfs::overlay::Overlay;
 use ch03_overlayfs::pivot::PivotRoot;
 use ch03_overlayfs::volumes::{Volume, Volumes};
-use ch04_images::clock;
-use ch04_images::containers::{ContainerStore, MountRecord, Record, Status, generate_name};
+use ch04_images::containers::{ContainerStore, Record};
 use ch04_images::images::ImageStore;
-use ch04_images::run::{Registration, apply_image_defaults, record_exit, resolve_for_run};
+use ch04_images::run::{Plan, Registration, record_exit};
 use ch05_network::Network;
 
 use crate::cli::RunArgs;
@@ -140,69 +139,40 @@ fn run_to_end(
 /// `run`: a new container, in the foreground or (`-d`) under a supervisor.
 pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
     // Checks that need nothing but the command line, before any fork.
-    for volume in &args.volumes.volumes {
+    for volume in &args.run.volumes.volumes {
         volume.check_source()?;
     }
-    Cgroups::from_args(&args.limits)?;
+    Cgroups::from_args(&args.run.limits)?;
+    Network::new(root, &args.network)?;
     let user_env = env::resolve(&args.env)?;
     let workdir = env::workdir(&args.env)?;
-    if let Some(name) = &args.name {
+    if let Some(name) = &args.run.name {
         ch04_images::containers::validate_name(name)?;
     }
     let prepare = move |root: &Path| -> Result<(Launch, nix::fcntl::Flock<std::fs::File>)> {
-        let images = ImageStore::new(root);
-        // Held until the container is recorded: `rmi` cannot remove the
-        // image between our choosing it and using it (chapter 4).
-        let lock = images.lock()?;
-        let image = resolve_for_run(&images, &args.image.image)?;
-        let command = image.command(&args.image.command);
-        if command.is_empty() {
-            bail!(
-                "no command specified: image {} has no default command (Cmd)",
-                args.image.image
-            );
-        }
-        let mut spec = args.container.to_spec(command.clone())?;
-        spec.env = user_env;
-        apply_image_defaults(&image, &mut spec);
+        // Chapter 4 picks the image, fills in the spec and the record, and
+        // holds the image lock until the container is recorded.
+        let Plan {
+            mut spec,
+            record,
+            lowerdirs,
+            volumes,
+            image_lock,
+            ..
+        } = Plan::new(root, &args.run)?;
+        // The image's environment first, then the user's: the last one wins.
+        spec.env.extend(user_env);
         if let Some(dir) = workdir {
             spec.workdir = dir;
         }
-        let name = args.name.clone().unwrap_or_else(|| generate_name(&spec.id));
-        let limits = Limits::from_args(&args.limits);
-        let record = Record {
-            id: spec.id.clone(),
-            name: name.clone(),
-            image: args.image.image.clone(),
-            image_id: image.id.clone(),
-            command,
-            created: clock::now_rfc3339(),
-            status: Status::Created,
-            pid: None,
-            pid_start: None,
-            exit_code: None,
-            started: None,
-            finished: None,
-            limits: limits.to_map(),
-            mounts: args
-                .volumes
-                .volumes
-                .iter()
-                .map(|v| MountRecord {
-                    source: v.source.display().to_string(),
-                    destination: v.target.display().to_string(),
-                    readonly: v.readonly,
-                })
-                .collect(),
-        };
         let runtime = Runtime {
             hostname: spec.hostname.clone(),
             env: spec.env.clone(),
             workdir: spec.workdir.clone(),
             tty: spec.tty,
             interactive: spec.interactive,
-            cgroup_parent: args.limits.cgroup_parent.clone(),
-            limits,
+            cgroup_parent: args.run.limits.cgroup_parent.clone(),
+            limits: Limits::from_args(&args.run.limits),
             network: args.network.network.clone(),
             ports: args.network.publish.clone(),
             dns: args.network.dns.clone(),
@@ -212,13 +182,13 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
         };
         let launch = Launch {
             spec,
+            name: record.name.clone(),
             kind: Kind::New(Box::new(record)),
-            name,
-            lowerdirs: image.lowerdirs(&images.layers),
-            volumes: args.volumes.volumes.clone(),
+            lowerdirs,
+            volumes,
             runtime,
         };
-        Ok((launch, lock))
+        Ok((launch, image_lock))
     };
     let detached = args.detach;
     let root = root.to_path_buf();
