@@ -40,7 +40,8 @@
 #     bind-mounted there (in the lab's mount namespace only); the working
 #     directory is an empty temporary one; LC_ALL=C;
 #   - mydocker from $CARGO_TARGET_DIR/debug (override with MYDOCKER_BIN) first on
-#     PATH, the system's directories, and cargo's (for rustc) last.
+#     PATH, with the chapters' programs (ch01-namespaces ...) found beside it,
+#     then the system's directories, and cargo's (for rustc) last.
 # Afterwards every container is removed (rm -f: cgroups, veths, addresses), the
 # lab is deleted, the temporary directory too, also when the lab fails.
 #
@@ -62,7 +63,7 @@
 #
 # Needs root (namespaces, mounts, iptables), scripts/lab.sh's tools (iproute2,
 # iptables), util-linux (unshare, nsenter), python3, and the busybox image
-# /root/busybox.tar (`make init` makes it). As a normal user --check prints
+# /root/busybox.tar (made as `make init` makes it, when missing). As a normal user --check prints
 # why it skips, and fails instead when MYDOCKER_NO_SKIP=1.
 set -euo pipefail
 
@@ -376,6 +377,11 @@ run_lab() {
     tmp=$(mktemp -d "/var/tmp/book-outputs-$name.XXXXXX")
     mkdir -p "$tmp/root" "$tmp/work" "$tmp/bin"
     ln -s "$MYDOCKER_BIN" "$tmp/bin/mydocker"
+    # Each chapter's own program too, for the chapters' labs.
+    local b
+    for b in "$(dirname "$MYDOCKER_BIN")"/ch0[0-9]-*; do
+        [ -f "$b" ] && [ -x "$b" ] && ln -s "$b" "$tmp/bin/$(basename "$b")"
+    done
     py program "$OUT_DIR/$name.sh" "$tmp/lab.sh"
     # The inner part runs in new mount and PID namespaces; see the header.
     local status=0
@@ -464,8 +470,9 @@ fi
 MYDOCKER_BIN=$(readlink -f "$MYDOCKER_BIN")
 CARGO_BIN=$(dirname "$(command -v rustc 2>/dev/null || echo "${CARGO_HOME:-$HOME/.cargo}/bin/rustc")")
 if [ ! -f /root/busybox.tar ]; then
-    echo "book-outputs: /root/busybox.tar not found: run make init" >&2
-    exit 1
+    # What `make init` does: the image every lab runs.
+    echo "book-outputs: making /root/busybox.tar (as make init does)" >&2
+    "$here/scripts/busybox-rootfs.sh" -t /root/busybox.tar
 fi
 
 results=$(mktemp -d /var/tmp/book-outputs.XXXXXX)

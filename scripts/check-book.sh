@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Checks the mdBook in book/ and builds it. Run from anywhere:
 #
-#   scripts/check-book.sh
+#   scripts/check-book.sh               check, then build book/book
+#   scripts/check-book.sh --self-test   prove on a scratch book that a removed
+#                                       anchor is reported with the page's name
 #
 # It fails (exit 1), naming the page and what is wrong, when
 #   - an {{#include path:anchor}} (or #rustdoc_include) names a file that does
@@ -12,6 +14,12 @@
 #   - a relative link or image ([x](other.md), [x](other.md#frag), ![d](d.svg))
 #     points to a file that does not exist, or to a page that SUMMARY.md does not
 #     list (mdbook would not build it), or to a #fragment no heading defines;
+#   - a picture (diagrams/*.svg) is not well-formed XML (a browser would show
+#     nothing), or no page shows it;
+#   - a recorded lab (book/src/outputs/NAME.sh) and its output NAME.out
+#     disagree on the commands (scripts/book-outputs.sh --commands; whether
+#     the outputs are still what the code prints is checked, as root, by
+#     scripts/book-outputs.sh --check);
 #   - `mdbook build book` fails or prints any WARN or ERROR line.
 #
 # mdbook is taken from $MDBOOK, PATH or $CARGO_HOME/bin (~/.cargo/bin); when it
@@ -31,7 +39,7 @@ fi
 #   sources  the Markdown sources: includes, anchors, files behind links
 #   html     after the build: every #fragment exists as an id in the HTML
 check() {
-    python3 - "$1" "$BOOK" <<'PY'
+    python3 - "$1" "${2:-$BOOK}" <<'PY'
 import os
 import re
 import sys
@@ -163,13 +171,68 @@ for page in pages():
             if os.path.isfile(html) and frag not in html_ids(html):
                 errors.append(f"{where}: link ({target}): no heading with id '{frag}' in {rel(file)}")
 
+# ---- pictures -----------------------------------------------------------
+if mode == "sources":
+    import xml.dom.minidom
+
+    shown = set()
+    for page in pages():
+        for _n, target in links(page):
+            if not EXTERNAL.match(target):
+                shown.add(os.path.normpath(os.path.join(os.path.dirname(page), target.partition("#")[0])))
+    diagrams = os.path.join(src, "diagrams")
+    for root, _dirs, files in os.walk(diagrams):
+        for f in sorted(files):
+            path = os.path.join(root, f)
+            if not f.endswith(".svg"):
+                continue
+            try:
+                xml.dom.minidom.parse(path)
+            except Exception as e:  # any parse error means a blank picture
+                errors.append(f"{rel(path)}: not well-formed SVG: {e}")
+            if os.path.normpath(path) not in shown:
+                errors.append(f"{rel(path)}: no page shows this picture")
+
 for e in errors:
     print(f"check-book: {e}", file=sys.stderr)
 sys.exit(1 if errors else 0)
 PY
 }
 
+# A scratch book whose page includes an anchor of a scratch source; the
+# anchor is then removed, and the check must fail naming the page.
+self_test() {
+    local tmp status=0 out
+    tmp=$(mktemp -d)
+    mkdir -p "$tmp/book/src" "$tmp/crate/src"
+    printf '[book]\ntitle = "self-test"\n' >"$tmp/book/book.toml"
+    printf '# Summary\n\n- [Page](page.md)\n' >"$tmp/book/src/SUMMARY.md"
+    printf '# Page\n\n```rust\n{{#include ../../crate/src/lib.rs:answer}}\n```\n' >"$tmp/book/src/page.md"
+    printf '// ANCHOR: answer\npub const ANSWER: u32 = 42;\n// ANCHOR_END: answer\n' >"$tmp/crate/src/lib.rs"
+    if ! out=$(cd "$tmp" && check sources book 2>&1); then
+        echo "check-book: self-test: a correct scratch book was refused: $out" >&2
+        status=1
+    fi
+    sed -i 's/answer/renamed/' "$tmp/crate/src/lib.rs"
+    if out=$(cd "$tmp" && check sources book 2>&1); then
+        echo "check-book: self-test: a renamed anchor was not noticed" >&2
+        status=1
+    elif ! grep -q "book/src/page.md:4: anchor 'answer' not found in crate/src/lib.rs" <<<"$out"; then
+        echo "check-book: self-test: the message does not name the page: $out" >&2
+        status=1
+    fi
+    rm -rf "$tmp"
+    [ "$status" = 0 ] && echo "check-book: self-test ok (a renamed anchor fails, naming book/src/page.md:4)"
+    return "$status"
+}
+
+if [ "${1:-}" = "--self-test" ]; then
+    self_test
+    exit $?
+fi
+
 check sources
+scripts/book-outputs.sh --commands
 
 MDBOOK=${MDBOOK:-}
 if [ -z "$MDBOOK" ]; then

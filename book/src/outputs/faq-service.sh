@@ -9,7 +9,7 @@ mydocker commit a web-image
 # ANCHOR_END: setup
 # ANCHOR: problem
 mydocker run -d --name bird -net br0 -p 8888:80 web-image httpd -p 80 -h /www
-@ while mydocker ps | grep -q bird; do sleep 0.1; done
+@ until mydocker inspect bird | grep -q '"FinishedAt": "'; do sleep 0.1; done
 mydocker ps -a
 busybox wget -q -O - 198.51.100.2:8888
 # ANCHOR_END: problem
