@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Comparison 3: a new process in a running container.
+#
+#   mydocker   mydocker exec benchexec true   (finds the record, holds the
+#              process by pidfd, joins its cgroup and namespaces, forks, execs)
+#   nsenter    nsenter -t PID -a true          (joins the namespaces, forks, execs)
+#
+# Writes $RESULTS/exec.r*.json. Part of bench/run.sh.
+source "$(dirname "$0")/lib.sh"
+
+dir=$WORK/exec
+root=$dir/root
+finish() {
+    set +e
+    remove_all "$root"
+    rm -rf "$dir"
+}
+trap finish EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$dir"
+register "$root"
+busybox_image "$root"
+md "$root" run -d --name benchexec --cgroup-parent "$CGROUP_PARENT" busybox sleep 3600 >/dev/null
+pid=$(md "$root" inspect benchexec | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["Pid"])')
+[ "$pid" -gt 0 ] || { echo "exec.sh: the container does not run" >&2; exit 1; }
+
+log "exec of true: mydocker exec vs nsenter -a (container pid $pid)"
+hf exec -- \
+    mydocker "$MYDOCKER --root $root exec benchexec true" \
+    nsenter "nsenter -t $pid -a true"
