@@ -2,7 +2,9 @@
 # FAQ (networking): what a LOCAL address is.
 # ANCHOR: table
 mydocker network create --driver bridge --subnet 192.168.10.1/24 testbridge
+# ANCHOR: local-table
 ip route show table local type local
+# ANCHOR_END: local-table
 # ANCHOR_END: table
 # ANCHOR: route-get
 ip route get 198.51.100.2
