@@ -26,8 +26,9 @@ use nix::unistd::Pid;
 
 use crate::cli::NetworkArgs;
 use crate::files;
+use crate::iptables::desired_rules;
 use crate::netlink::{self, Interface};
-use crate::network::{enable_ip_forward, sync_rules};
+use crate::network::{enable_ip_forward, sync_rules_from};
 use crate::ports::{self, PortMapping};
 use crate::state::{Endpoint, Store};
 
@@ -161,17 +162,24 @@ impl Network {
                 .map(|_| network)
             })?
         };
-        let peer = peer_name(&endpoint.host_veth);
-        netlink::create_veth(&endpoint.host_veth, &peer, &endpoint.bridge, pid)?;
+        netlink::create_veth(&endpoint.host_veth, &endpoint.bridge, pid)?;
         let iface = Interface {
             address: endpoint.address,
             prefix: network.subnet.prefix_len(),
             gateway: network.gateway,
         };
-        netlink::configure_container(pid, &peer, iface)?;
+        netlink::configure_container(pid, iface)?;
         let locked = store.lock()?;
         enable_ip_forward()?;
-        sync_rules(&locked)
+        // What the chains held before this container: the same records
+        // without its ports.
+        let others: Vec<Endpoint> = locked
+            .endpoints()?
+            .into_iter()
+            .filter(|e| e.container_id != endpoint.container_id)
+            .collect();
+        let previous = desired_rules(&locked.networks()?, &others);
+        sync_rules_from(&locked, &previous)
     }
     // ANCHOR_END: wire
 }
@@ -243,6 +251,8 @@ pub fn release_container(root: &Path, id: &str) -> Result<()> {
     }
     let locked = store.lock()?;
     let endpoint = locked.endpoint(id)?;
+    // The rules of the records as they are now, with this container.
+    let previous = desired_rules(&locked.networks()?, &locked.endpoints()?);
     let mut first_error = None;
     if let Some(endpoint) = &endpoint {
         // Usually gone already: a veth pair dies with the container's
@@ -267,7 +277,7 @@ pub fn release_container(root: &Path, id: &str) -> Result<()> {
         }
     }
     if endpoint.is_some() || released {
-        if let Err(e) = sync_rules(&locked) {
+        if let Err(e) = sync_rules_from(&locked, &previous) {
             first_error.get_or_insert(e);
         }
     }
@@ -298,17 +308,6 @@ fn veth_name(id: &str, endpoints: &[Endpoint]) -> Result<String> {
         .ok_or_else(|| anyhow!("no free veth name for container {}", short(id)))
 }
 
-/// The container's end before it is renamed to `eth0` inside: `cif-` (the
-/// seed's name for it) and the same digits as the host end.
-fn peer_name(host_veth: &str) -> String {
-    format!(
-        "cif-{}",
-        &host_veth["veth".len()..]
-            .chars()
-            .take(11)
-            .collect::<String>()
-    )
-}
 // ANCHOR_END: veth_name
 
 #[cfg(test)]
@@ -332,8 +331,6 @@ mod tests {
         assert_eq!(veth_name(id, &[]).unwrap(), "veth1a2b3c4");
         let taken = [endpoint("1a2b3c4ffff", "veth1a2b3c4")];
         assert_eq!(veth_name(id, &taken).unwrap(), "veth1a2b3c4d");
-        assert_eq!(peer_name("veth1a2b3c4"), "cif-1a2b3c4");
-        assert!(peer_name("veth1a2b3c4d5e").len() <= 15);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use crate::ipam::{Ipam, Subnet};
-use crate::iptables::{Iptables, desired_rules};
+use crate::iptables::{Iptables, Rule, desired_rules};
 use crate::netlink;
 use crate::state::{Locked, NetworkRecord, Store, now_rfc3339};
 
@@ -59,11 +59,21 @@ pub fn bridge_name(name: &str) -> String {
 
 // ANCHOR: sync
 /// Rewrites mydocker's iptables chains from the records on disk. Called,
-/// under the lock, after every change of networks or endpoints.
+/// under the lock, after every change of networks.
 pub fn sync_rules(locked: &Locked) -> Result<()> {
     let networks = locked.networks()?;
     let endpoints = locked.endpoints()?;
     Iptables::from_env().apply(&desired_rules(&networks, &endpoints))
+}
+
+/// Brings mydocker's iptables chains from `previous` (the rules of the
+/// records before a container came or went) to the rules of the records
+/// now, sending only the difference when the chains still hold `previous`.
+/// Called, under the lock, when a container is attached or released.
+pub fn sync_rules_from(locked: &Locked, previous: &[Rule]) -> Result<()> {
+    let networks = locked.networks()?;
+    let endpoints = locked.endpoints()?;
+    Iptables::from_env().apply_change(previous, &desired_rules(&networks, &endpoints))
 }
 // ANCHOR_END: sync
 
