@@ -26,7 +26,7 @@ use nix::unistd::Pid;
 
 use crate::cli::NetworkArgs;
 use crate::files;
-use crate::iptables::desired_rules;
+use crate::iptables::{Iptables, desired_rules, port_rules};
 use crate::netlink::{self, Interface};
 use crate::network::{enable_ip_forward, sync_rules_from};
 use crate::ports::{self, PortMapping};
@@ -240,8 +240,7 @@ impl Hook for Network {
 
 // ANCHOR: release
 /// Undoes container `id`'s network attachment from what is on disk: deletes
-/// its veth, releases its address and ports, and rewrites the rules without
-/// them. Does nothing for a container without one, so it is safe to call
+/// its veth, releases its address and ports, and deletes its DNAT rules. Does nothing for a container without one, so it is safe to call
 /// for any container, any number of times (chapter 6 calls it for containers
 /// whose `mydocker` process died).
 pub fn release_container(root: &Path, id: &str) -> Result<()> {
@@ -251,8 +250,6 @@ pub fn release_container(root: &Path, id: &str) -> Result<()> {
     }
     let locked = store.lock()?;
     let endpoint = locked.endpoint(id)?;
-    // The rules of the records as they are now, with this container.
-    let previous = desired_rules(&locked.networks()?, &locked.endpoints()?);
     let mut first_error = None;
     if let Some(endpoint) = &endpoint {
         // Usually gone already: a veth pair dies with the container's
@@ -261,23 +258,22 @@ pub fn release_container(root: &Path, id: &str) -> Result<()> {
             first_error.get_or_insert(e);
         }
     }
-    let mut released = false;
     for network in locked.networks()? {
         let mut ipam = locked.ipam(&network)?;
         if !ipam.release(id).is_empty() {
-            released = true;
             if let Err(e) = locked.save_ipam(&network.name, &ipam) {
                 first_error.get_or_insert(e);
             }
         }
     }
-    if endpoint.is_some() {
+    if let Some(endpoint) = &endpoint {
         if let Err(e) = locked.remove_endpoint(id) {
             first_error.get_or_insert(e);
         }
-    }
-    if endpoint.is_some() || released {
-        if let Err(e) = sync_rules_from(&locked, &previous) {
+        // Only its DNAT rules were its own: delete them, or, if they are
+        // not what the records say, rewrite the chains from the records.
+        let desired = desired_rules(&locked.networks()?, &locked.endpoints()?);
+        if let Err(e) = Iptables::from_env().remove_or_rewrite(&port_rules(endpoint), &desired) {
             first_error.get_or_insert(e);
         }
     }

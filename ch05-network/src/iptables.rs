@@ -24,9 +24,10 @@
 //! A container's start or exit changes at most its own DNAT rules. When the
 //! chains still look the way the records said before the change (every
 //! chain and jump there, as many rules in each chain), only the difference is
-//! sent: nothing for a container without `-p`, one `-A` per port at start,
-//! one `-D` per port at exit ([`Iptables::apply_change`]). Otherwise the
-//! chains are rewritten whole. The difference matters: on the nf_tables
+//! sent: nothing for a container without `-p`, one `-A` per port at start
+//! ([`Iptables::apply_change`]); at exit, without even reading the chains,
+//! one `-D` per port ([`Iptables::remove_or_rewrite`]). Otherwise the chains
+//! are rewritten whole. The difference matters: on the nf_tables
 //! backend a change that *removes* rules makes the `iptables` process wait
 //! for an RCU grace period as it exits (10 to 15 ms), so rewriting the chains
 //! (which removes every rule, then adds them back) at every start and exit
@@ -462,6 +463,13 @@ pub fn change_plan(
     if removed.is_empty() && added.is_empty() {
         return Plan::Nothing;
     }
+    Plan::Change(change_script(&removed, &added))
+}
+// ANCHOR_END: change_plan
+
+/// `iptables-restore --noflush` input that deletes `removed` (`-D`) and
+/// appends `added` (`-A`), one `COMMIT` per table.
+pub fn change_script(removed: &[&Rule], added: &[&Rule]) -> String {
     let mut script = String::new();
     for table in [Table::Nat, Table::Filter] {
         let lines: Vec<String> = removed
@@ -483,9 +491,8 @@ pub fn change_plan(
             ));
         }
     }
-    Plan::Change(script)
+    script
 }
-// ANCHOR_END: change_plan
 
 /// The rules of `a` that `b` lacks, counting duplicates.
 fn difference<'a>(a: &'a [Rule], b: &[Rule]) -> Vec<&'a Rule> {
@@ -566,6 +573,21 @@ impl Iptables {
             Some(script) => self.restore(&script),
             None => Ok(()),
         }
+    }
+
+    /// Deletes `rules` (a container's DNAT rules, at its exit) in one
+    /// `iptables-restore --noflush`, without reading the chains first: a
+    /// rule that is not there fails the whole commit, and then the chains
+    /// are rewritten whole as `desired`.
+    pub fn remove_or_rewrite(&self, rules: &[Rule], desired: &[Rule]) -> Result<()> {
+        if rules.is_empty() {
+            return Ok(());
+        }
+        let rules: Vec<&Rule> = rules.iter().collect();
+        if !desired.is_empty() && self.restore(&change_script(&rules, &[])).is_ok() {
+            return Ok(());
+        }
+        self.apply(desired)
     }
     // ANCHOR_END: apply_change
 
