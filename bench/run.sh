@@ -15,6 +15,8 @@
 #   memory    supervisor RSS (bench/supervisor-memory.sh); mydocker run vs
 #             runc run in the foreground
 #   scale     100 detached containers on one bridge: start, ping, rm, leftovers
+#   profile   perf trace -s of the start path: where the time goes (skipped
+#             without perf)
 #
 # Needs root. Installs what is missing from Debian's packages (runc,
 # hyperfine, busybox-static, iptables, iproute2, python3), builds the
@@ -25,15 +27,15 @@
 #
 # Environment: ROUNDS, RUNS (hyperfine: rounds x runs per command, default
 # 5 x 10), FILES and IC_RUNS (import/commit: files in the big rootfs and
-# runs, default 2400 and 3), SCALE_N (default 100), PAGE (default
-# book/src/performance.md). The raw results (hyperfine's JSON and the
-# parts' own) are copied to target/bench-results.
+# runs, default 2400 and 3), SCALE_N (default 100), PROFILE_RUNS (default
+# 10), PAGE (default book/src/performance.md). The raw results (hyperfine's
+# JSON and the parts' own) are copied to target/bench-results.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 REPO=$PWD
 PAGE=${PAGE:-$REPO/book/src/performance.md}
-ALL_PARTS="start network exec import memory scale"
+ALL_PARTS="start network exec import memory scale profile"
 PARTS=${*:-$ALL_PARTS}
 
 if [ "$(id -u)" != 0 ]; then
@@ -45,9 +47,9 @@ for part in $PARTS; do
 done
 
 if [ "${QUICK:-}" = 1 ]; then
-    : "${ROUNDS:=2}" "${RUNS:=5}" "${FILES:=300}" "${IC_RUNS:=2}" "${SCALE_N:=10}"
+    : "${ROUNDS:=2}" "${RUNS:=5}" "${FILES:=300}" "${IC_RUNS:=2}" "${SCALE_N:=10}" "${PROFILE_RUNS:=3}"
 fi
-export ROUNDS=${ROUNDS:-5} RUNS=${RUNS:-10} SCALE_N=${SCALE_N:-100}
+export ROUNDS=${ROUNDS:-5} RUNS=${RUNS:-10} SCALE_N=${SCALE_N:-100} PROFILE_RUNS=${PROFILE_RUNS:-10}
 FILES=${FILES:-2400}
 IC_RUNS=${IC_RUNS:-3}
 
