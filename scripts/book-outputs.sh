@@ -74,7 +74,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 OUT_DIR=$here/book/src/outputs
 SRC_DIR=$here/book/src
-LAB_TIMEOUT=${LAB_TIMEOUT:-150}
+LAB_TIMEOUT=${LAB_TIMEOUT:-60}
 JOBS=${BOOK_OUTPUT_JOBS:-4}
 
 usage() {
@@ -397,11 +397,14 @@ run_lab() {
     chmod 755 "$tmp" "$tmp/bin" "$tmp/work"
     # The chapters' labs run from the top of the workspace (scripts/...).
     ln -s "$here/scripts" "$tmp/work/scripts"
-    ln -s "$MYDOCKER_BIN" "$tmp/bin/mydocker"
+    # The programs are reached through $tmp/programs, a bind mount of their
+    # directory made before /tmp is covered (the binaries may live in /tmp).
+    mkdir -p "$tmp/programs"
+    ln -s "$tmp/programs/$(basename "$MYDOCKER_BIN")" "$tmp/bin/mydocker"
     # Each chapter's own program too, for the chapters' labs.
     local b
     for b in "$(dirname "$MYDOCKER_BIN")"/ch0[0-9]-*; do
-        [ -f "$b" ] && [ -x "$b" ] && ln -s "$b" "$tmp/bin/$(basename "$b")"
+        [ -f "$b" ] && [ -x "$b" ] && ln -s "$tmp/programs/$(basename "$b")" "$tmp/bin/$(basename "$b")"
     done
     py program "$OUT_DIR/$name.sh" "$tmp/lab.sh"
     # The inner part runs in new mount and PID namespaces; see the header.
@@ -409,7 +412,7 @@ run_lab() {
     unshare --mount --propagation private --pid --fork --mount-proc --uts --ipc -- \
         env -i PATH="$tmp/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$CARGO_BIN" \
         HOME=/root LC_ALL=C TERM=dumb \
-        HERE="$here" TMPDIR_LAB="$tmp" LAB_TIMEOUT="$LAB_TIMEOUT" \
+        HERE="$here" TMPDIR_LAB="$tmp" LAB_TIMEOUT="$LAB_TIMEOUT" PROGRAMS="$(dirname "$MYDOCKER_BIN")" \
         bash -c '
             set -u
             hostname vm
@@ -419,6 +422,7 @@ run_lab() {
             # namespace that is the lab'"'"'s own temporary directory.
             mkdir -p /var/lib/mydocker
             mount --bind "$TMPDIR_LAB/root" /var/lib/mydocker
+            mount --bind "$PROGRAMS" "$TMPDIR_LAB/programs"
             # A /tmp of its own, for labs that work in /tmp/lab.
             mount -t tmpfs -o mode=1777 book-outputs-tmp /tmp
             teardown() {
