@@ -32,6 +32,18 @@ def load_times(results, name):
     return times
 
 
+def load_cpu(results, name):
+    """{command name: mean CPU seconds (user + system) per run} of set NAME."""
+    cpu, runs = {}, {}
+    for path in sorted(glob.glob(os.path.join(results, f"{name}.r*.json"))):
+        with open(path) as f:
+            for r in json.load(f)["results"]:
+                n = len(r["times"])
+                cpu[r["command"]] = cpu.get(r["command"], 0.0) + (r["user"] + r["system"]) * n
+                runs[r["command"]] = runs.get(r["command"], 0) + n
+    return {c: cpu[c] / runs[c] for c in cpu}
+
+
 def load_json(results, name):
     path = os.path.join(results, name)
     if not os.path.exists(path):
@@ -105,7 +117,7 @@ def machine(out):
     info["cgroups"] = ("hybrid: v1 controllers, an empty v2 mount" if v1 and v2
                        else "v1" if v1 else "v2" if v2 else "none")
     work = os.environ.get("WORK", ".")
-    info["work_fs"] = sh(f"stat -f -c %T {work}")
+    info["work_fs"] = sh(f"findmnt -n -o FSTYPE --target {work}") or sh(f"stat -f -c %T {work}")
     info["versions"] = {
         "runc": sh("runc --version | head -1"),
         "hyperfine": sh("hyperfine --version"),
@@ -145,16 +157,19 @@ def sections(path):
     return {k: "\n".join(v).strip() for k, v in out.items()}
 
 
-def timing_table(times, ref, peers_label="÷"):
-    """One row per command: median, middle half, runs, and the ratio of
-    `ref`'s median to this command's median."""
-    rows = ["| command | median (ms) | middle half (ms) | runs | " + ref + " ÷ this |",
-            "|---|---:|---:|---:|---:|"]
+def timing_table(times, ref, cpu=None):
+    """One row per command: median, middle half, runs, CPU time, and the
+    ratio of `ref`'s median to this command's median."""
+    cpu = cpu or {}
+    rows = ["| command | median (ms) | middle half (ms) | runs | CPU, user + system (ms, mean) | "
+            + ref + " ÷ this |",
+            "|---|---:|---:|---:|---:|---:|"]
     base = median(times[ref])
     for cmd, ts in times.items():
         lo, hi = quartiles(ts)
         ratio = "" if cmd == ref else f"{base / median(ts):.2f}×"
-        rows.append(f"| {cmd} | {ms(median(ts), 2)} | {ms(lo, 1)} – {ms(hi, 1)} | {len(ts)} | {ratio} |")
+        used = ms(cpu[cmd]) if cmd in cpu else ""
+        rows.append(f"| {cmd} | {ms(median(ts), 2)} | {ms(lo, 1)} – {ms(hi, 1)} | {len(ts)} | {used} | {ratio} |")
     return "\n".join(rows)
 
 
@@ -197,7 +212,7 @@ def page(results, out):
         targets.append(Target("start-floor", "`run --rm true` at most 3× the bare `unshare` floor",
                               f"{m / u:.2f}× ({ms(m)} ms vs {ms(u)} ms)", m / u <= 3))
         body += ["## 1. Start to exit of `true`", "", text.get("start", ""), "",
-                 timing_table(start, "mydocker"), ""]
+                 timing_table(start, "mydocker", load_cpu(results, "start")), ""]
     else:
         targets += [Target("start-runc", "`run --rm true` at most 0.5× runc's time"),
                     Target("start-floor", "`run --rm true` at most 3× the bare `unshare` floor")]
@@ -210,7 +225,7 @@ def page(results, out):
                               f"+{ms(n2 - n0)} ms ({ms(n2)} ms vs {ms(n0)} ms; the network alone +{ms(n1 - n0)} ms)",
                               n2 - n0 <= 0.015))
         body += ["## 2. The cost of a network and a published port", "", text.get("network", ""), "",
-                 timing_table(net, "none"), "",
+                 timing_table(net, "none", load_cpu(results, "network")), "",
                  f"A network adds **{ms(n1 - n0)} ms** to a run; a network and one published port "
                  f"add **{ms(n2 - n0)} ms**"
                  + (f"; with the legacy iptables backend, **{ms(median(net['net+port, iptables-legacy']) - n0)} ms** "
@@ -226,7 +241,7 @@ def page(results, out):
         targets.append(Target("exec", "`exec` at most 1.5× `nsenter`",
                               f"{m / n:.2f}× ({ms(m)} ms vs {ms(n)} ms)", m / n <= 1.5))
         body += ["## 3. `exec` into a running container", "", text.get("exec", ""), "",
-                 timing_table(ex, "mydocker"), ""]
+                 timing_table(ex, "mydocker", load_cpu(results, "exec")), ""]
     else:
         targets.append(Target("exec", "`exec` at most 1.5× `nsenter`"))
 
@@ -307,6 +322,11 @@ def page(results, out):
              "     the words live in bench/page.md, the numbers in the run. -->", "",
              "# Performance", "", text.get("intro", ""), ""]
     lines += ["## The machine and the build", "", machine_table(before, after), ""]
+    if busy(before) or busy(after):
+        lines += ["*The machine was busy with other work during this run (see the load and the "
+                  "pressure above). Every command took longer than on an idle machine, and the "
+                  "commands that wait more often (for the disk, for a child, for a CPU after a "
+                  "wait) took longer by more: the ratios below are those of a busy machine.*", ""]
     lines += ["## Targets", "",
               "Medians and ratios from this one run; each ratio compares two commands timed "
               "in the same rounds.", "",
@@ -364,12 +384,25 @@ def profile_tables(prof):
             "as `container-netns`; names are cut to 15 characters):\n\n" + "\n".join(procs))
 
 
+def busy(m):
+    """More runnable work than half the cores, or tasks waiting for a CPU
+    more than a tenth of the time."""
+    try:
+        load = float(m.get("loadavg", ["0"])[0])
+        cpu = float(m.get("pressure_cpu", {}).get("avg60", 0))
+    except (TypeError, ValueError):
+        return False
+    return load > (m.get("cores") or 1) / 2 or cpu > 10
+
+
 def machine_table(before, after):
     if not before:
         return "(not recorded)"
     v = before.get("versions", {})
     load = lambda m: ", ".join(m.get("loadavg", [])) or "?"
-    psi = lambda m, k: m.get(f"pressure_{k}", {}).get("avg60", "?")
+    def psi(m, k):
+        value = m.get(f"pressure_{k}", {}).get("avg60")
+        return f"{float(value):.0f} %" if value is not None else "?"
     rows = ["| | |", "|---|---|",
             f"| measured | {before.get('date')} |",
             f"| machine | {before.get('cpu')}, {before.get('cores')} cores, {before.get('memory_gib')} GiB |",
