@@ -200,7 +200,8 @@ class Filters:
 
     def id_token(self, m):
         token = m.group(2)
-        if token.isdigit():
+        # A number of 12 digits is an id only if it began an id seen before.
+        if token.isdigit() and token[:12] not in self.ids:
             return m.group(0)
         fake = self.fake_id(token)
         return (m.group(1) or "") + fake[: len(token)]

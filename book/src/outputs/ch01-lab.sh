@@ -2,6 +2,9 @@
 # Chapter 1's lab, from "PID namespace" on (the commands that need an
 # interactive shell or a terminal are not recorded).
 # prompt: $
+# The container's hostname is its short id; one made of digits only would
+# escape the id filter, so it is mapped here to the stand-in of the first id.
+# filter: /^[0-9]{12}$/0d0ce6bbf088/
 # ANCHOR: pid
 ch01-namespaces run ps -o pid,comm
 ch01-namespaces run sh -c 'echo /proc/[0-9]*'
