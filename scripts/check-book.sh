@@ -15,7 +15,7 @@
 #     points to a file that does not exist, or to a page that SUMMARY.md does not
 #     list (mdbook would not build it), or to a #fragment no heading defines;
 #   - a picture (diagrams/*.svg) is not well-formed XML (a browser would show
-#     nothing), or no page shows it;
+#     nothing), no page shows it, or the built book lacks it;
 #   - a recorded lab (book/src/outputs/NAME.sh) and its output NAME.out
 #     disagree on the commands (scripts/book-outputs.sh --commands; whether
 #     the outputs are still what the code prints is checked, as root, by
@@ -166,6 +166,11 @@ for page in pages():
                 errors.append(f"{where}: link ({target}): {rel(file)} does not exist")
             elif file.endswith(".md") and os.path.basename(page) != "SUMMARY.md" and file not in listed:
                 errors.append(f"{where}: link ({target}): {rel(file)} is not listed in SUMMARY.md, so the book has no page for it")
+        elif mode == "html" and page in listed and file.endswith((".svg", ".png", ".jpg")):
+            # A picture must be in the built book, next to the page that shows it.
+            built = os.path.join(out, os.path.relpath(file, src))
+            if not os.path.isfile(built):
+                errors.append(f"{where}: picture ({target}) is missing from the built book: {rel(built)}")
         elif mode == "html" and frag and file.endswith(".md") and page in listed and file in listed:
             html = os.path.join(out, os.path.relpath(file, src))[:-3] + ".html"
             if os.path.isfile(html) and frag not in html_ids(html):
