@@ -22,7 +22,7 @@ TARGET_DIR   ?= $(CURDIR)/target
 export CARGO_TARGET_DIR := $(TARGET_DIR)
 IMAGE_TAR    ?= /root/busybox.tar
 # Debian packages the chapters and their tests use.
-APT_PACKAGES := busybox-static iptables iproute2 util-linux procps kmod skopeo umoci
+APT_PACKAGES := busybox-static iptables iproute2 util-linux procps kmod skopeo umoci python3
 ROOT         := $(shell id -u)
 
 LAB_NAME     ?= mdlab
@@ -32,7 +32,7 @@ else
 MD := ./bin/mydocker
 endif
 
-.PHONY: all build init deps demo test test-unit lint doc book book-check clean lab lab-down net d1 d2
+.PHONY: all build init deps demo test test-unit lint doc book book-check clean lab lab-down net d1 d2 book-outputs
 
 all: build
 
@@ -77,8 +77,16 @@ doc:
 test-unit:
 	$(CARGO) test --workspace --no-fail-fast
 
+# Every include, anchor, link and picture of the book; then the recorded
+# outputs of its labs are re-run and compared (as root; skipped otherwise).
 book-check:
+	scripts/check-book.sh --self-test
 	scripts/check-book.sh
+	scripts/book-outputs.sh --check
+
+# Re-records the outputs the book shows, after a change of behaviour.
+book-outputs: build init
+	scripts/book-outputs.sh
 
 test: deps lint test-unit doc book-check
 	@echo "make test: all checks passed"
