@@ -19,8 +19,8 @@ REPO=$(dirname "$BENCH")
 : "${WORK:?set WORK (bench/run.sh does)}"
 : "${RESULTS:?set RESULTS (bench/run.sh does)}"
 : "${MYDOCKER:=$REPO/target/release/mydocker}"
-: "${ROUNDS:=5}"
-: "${RUNS:=10}"
+: "${ROUNDS:=10}"
+: "${RUNS:=5}"
 # Containers of the benchmark never share a cgroup parent with anything else.
 CGROUP_PARENT=mydocker-bench
 export WORK RESULTS MYDOCKER ROUNDS RUNS

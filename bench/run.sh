@@ -26,7 +26,7 @@
 # run inside lab network namespaces of their own, never in the machine's.
 #
 # Environment: ROUNDS, RUNS (hyperfine: rounds x runs per command, default
-# 5 x 10), FILES and IC_RUNS (import/commit: files in the big rootfs and
+# 10 x 5), FILES and IC_RUNS (import/commit: files in the big rootfs and
 # runs, default 2400 and 3), SCALE_N (default 100), PROFILE_RUNS (default
 # 10), PAGE (default book/src/performance.md). The raw results (hyperfine's
 # JSON and the parts' own) are copied to target/bench-results.
@@ -49,7 +49,7 @@ done
 if [ "${QUICK:-}" = 1 ]; then
     : "${ROUNDS:=2}" "${RUNS:=5}" "${FILES:=300}" "${IC_RUNS:=2}" "${SCALE_N:=10}" "${PROFILE_RUNS:=3}"
 fi
-export ROUNDS=${ROUNDS:-5} RUNS=${RUNS:-10} SCALE_N=${SCALE_N:-100} PROFILE_RUNS=${PROFILE_RUNS:-10}
+export ROUNDS=${ROUNDS:-10} RUNS=${RUNS:-5} SCALE_N=${SCALE_N:-100} PROFILE_RUNS=${PROFILE_RUNS:-10}
 FILES=${FILES:-2400}
 IC_RUNS=${IC_RUNS:-3}
 
