@@ -242,6 +242,21 @@ impl ContainerStore {
     }
     // ANCHOR_END: create
 
+    /// Reserves a generated name: `base` if it is free, else `base2`,
+    /// `base3`, ... (Docker does the same when two generated names meet).
+    /// Returns the name reserved.
+    pub fn reserve_generated(&self, base: &str, id: &str) -> Result<String> {
+        let _lock = self.lock()?;
+        let mut names = self.names()?;
+        let name = std::iter::once(base.to_string())
+            .chain((2..).map(|n| format!("{base}{n}")))
+            .find(|candidate| !names.contains_key(candidate))
+            .expect("an unbounded sequence has a free name");
+        names.insert(name.clone(), id.to_string());
+        write_json_atomic(&self.dir.join("names.json"), &names)?;
+        Ok(name)
+    }
+
     /// Gives a reserved name back (a container that never started).
     pub fn release(&self, name: &str, id: &str) -> Result<()> {
         let _lock = self.lock()?;

@@ -242,7 +242,15 @@ impl Hook for Registration {
     }
 
     fn prepare(&mut self, _spec: &mut Spec) -> Result<()> {
-        self.store.reserve(&self.record.name, &self.record.id)?;
+        // Only 256 generated names exist, so two containers may draw the
+        // same one: a generated name gets a number instead of a conflict.
+        if self.record.name == generate_name(&self.record.id) {
+            self.record.name = self
+                .store
+                .reserve_generated(&self.record.name, &self.record.id)?;
+        } else {
+            self.store.reserve(&self.record.name, &self.record.id)?;
+        }
         self.reserved = true;
         Ok(())
     }
