@@ -455,6 +455,18 @@ mod tests {
     }
 
     #[test]
+    fn a_taken_generated_name_gets_a_number() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ContainerStore::new(tmp.path());
+        let names: Vec<String> = (0..3)
+            .map(|i| store.reserve_generated("calm_curie", &format!("{i:064}")).unwrap())
+            .collect();
+        assert_eq!(names, ["calm_curie", "calm_curie2", "calm_curie3"]);
+        // A name the user chose still conflicts.
+        assert!(store.reserve("calm_curie", &format!("{:064}", 9)).is_err());
+    }
+
+    #[test]
     fn concurrent_creates_pick_one_winner() {
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().to_path_buf();
