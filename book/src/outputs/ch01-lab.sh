@@ -5,6 +5,9 @@
 # The container's hostname is its short id; one made of digits only would
 # escape the id filter, so it is mapped here to the stand-in of the first id.
 # filter: /^[0-9]{12}$/0d0ce6bbf088/
+# ANCHOR: goal
+ch01-namespaces run sh -c 'echo $$'
+# ANCHOR_END: goal
 # ANCHOR: pid
 ch01-namespaces run ps -o pid,comm
 ch01-namespaces run sh -c 'echo /proc/[0-9]*'
@@ -54,3 +57,20 @@ ch01-namespaces run sh -c 'kill -9 $$; echo still alive'; echo $?
 # ANCHOR: seed-spelling
 ch01-namespaces run -ti -hostname box hostname
 # ANCHOR_END: seed-spelling
+# The signal labs: an interactive bash would also print job lines ([1] 17369).
+# (not shown: wait until the container's command runs, then signal it)
+# ANCHOR: term-ignored
+ch01-namespaces run sleep 5 &
+@ until pgrep -P $! -x sleep >/dev/null; do sleep 0.05; done
+kill -TERM $!; wait $!; echo $?
+# ANCHOR_END: term-ignored
+# ANCHOR: term-trapped
+ch01-namespaces run sh -c 'trap "echo got SIGTERM; exit 42" TERM; sleep 30 & wait' &
+@ until pgrep -P $(pgrep -P $! -x sh) -x sleep >/dev/null; do sleep 0.05; done
+kill -TERM $!; wait $!; echo $?
+# ANCHOR_END: term-trapped
+# ANCHOR: kill-pid1
+ch01-namespaces run sleep 30 &
+@ until pgrep -P $! -x sleep >/dev/null; do sleep 0.05; done
+kill -KILL $(pgrep -P $!); wait $!; echo $?
+# ANCHOR_END: kill-pid1
