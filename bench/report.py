@@ -338,7 +338,7 @@ def page(results, out):
     if missed:
         lines += ["### Missed targets: why, and what would close them", ""]
         for t in missed:
-            lines += [f"**{t.text}** ({t.measured}).", "", text.get("miss:" + t.key, "(no note)"), ""]
+            lines += [f"**{t.text}**: measured {t.measured}.", "", text.get("miss:" + t.key, "(no note)"), ""]
     lines += body
     lines += [text.get("findings", ""), "", text.get("reproduce", ""), ""]
     with open(out, "w") as f:
