@@ -41,5 +41,5 @@ mydocker ps -a
 iptables -t nat -S | grep 81
 mydocker rm -f c
 iptables -t nat -S | grep 81
-ip -br link
+ip -br link show type veth
 # ANCHOR_END: lab4
