@@ -459,7 +459,11 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let store = ContainerStore::new(tmp.path());
         let names: Vec<String> = (0..3)
-            .map(|i| store.reserve_generated("calm_curie", &format!("{i:064}")).unwrap())
+            .map(|i| {
+                store
+                    .reserve_generated("calm_curie", &format!("{i:064}"))
+                    .unwrap()
+            })
             .collect();
         assert_eq!(names, ["calm_curie", "calm_curie2", "calm_curie3"]);
         // A name the user chose still conflicts.
