@@ -1,7 +1,7 @@
 #!/bin/sh
 # Chapter 3's labs that run in the foreground (lab 1's background container
-# and lab 4's escape, which writes a marker on the host's root, are not
-# recorded).
+# is ch03-bg; lab 4's escape, which writes a marker on the host's root, is
+# not recorded: the page marks it illustrative).
 # filter: /\b[A-Z][a-z]{2} +\d+ \d\d:\d\d\b/Nov 29 11:03/
 @ export MYDOCKER_ROOT=/tmp/lab/root
 @ mkdir -p /tmp/lab
