@@ -157,17 +157,24 @@ def sections(path):
     return {k: "\n".join(v).strip() for k, v in out.items()}
 
 
-def timing_table(times, ref, cpu=None):
+def timing_table(times, ref, cpu=None, delta=False):
     """One row per command: median, middle half, runs, CPU time, and the
-    ratio of `ref`'s median to this command's median."""
+    ratio of `ref`'s median to this command's median (with `delta`: what
+    this command's median adds to `ref`'s)."""
     cpu = cpu or {}
+    last = f"added to {ref} (ms)" if delta else f"{ref} ÷ this"
     rows = ["| command | median (ms) | middle half (ms) | runs | CPU, user + system (ms, mean) | "
-            + ref + " ÷ this |",
+            + last + " |",
             "|---|---:|---:|---:|---:|---:|"]
     base = median(times[ref])
     for cmd, ts in times.items():
         lo, hi = quartiles(ts)
-        ratio = "" if cmd == ref else f"{base / median(ts):.2f}×"
+        if cmd == ref:
+            ratio = ""
+        elif delta:
+            ratio = f"{(median(ts) - base) * 1000:+.1f}"
+        else:
+            ratio = f"{base / median(ts):.2f}×"
         used = ms(cpu[cmd]) if cmd in cpu else ""
         rows.append(f"| {cmd} | {ms(median(ts), 2)} | {ms(lo, 1)} – {ms(hi, 1)} | {len(ts)} | {used} | {ratio} |")
     return "\n".join(rows)
@@ -225,7 +232,7 @@ def page(results, out):
                               f"+{ms(n2 - n0)} ms ({ms(n2)} ms vs {ms(n0)} ms; the network alone +{ms(n1 - n0)} ms)",
                               n2 - n0 <= 0.015))
         body += ["## 2. The cost of a network and a published port", "", text.get("network", ""), "",
-                 timing_table(net, "none", load_cpu(results, "network")), "",
+                 timing_table(net, "none", load_cpu(results, "network"), delta=True), "",
                  f"A network adds **{ms(n1 - n0)} ms** to a run; a network and one published port "
                  f"add **{ms(n2 - n0)} ms**"
                  + (f"; with the legacy iptables backend, **{ms(median(net['net+port, iptables-legacy']) - n0)} ms** "
