@@ -1,6 +1,7 @@
 #!/bin/sh
-# Chapter 2's labs (the CPU timings of lab 2 and the background container
-# of lab 4 are not recorded: they differ on every run).
+# Chapter 2's labs (the CPU timings of lab 2 are not recorded: they differ on
+# every run; the background container of lab 4 is ch02-bg, the cgroup made by
+# hand ch02-concepts).
 # Recorded on a hybrid host (v1 controllers); elsewhere --check skips it.
 # requires: [ "$(stat -fc %T /sys/fs/cgroup/memory 2>/dev/null)" = cgroupfs ]
 # prompt: $
