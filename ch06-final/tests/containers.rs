@@ -309,10 +309,17 @@ fn start_runs_the_same_container_again() {
         "-c",
         "echo run >> /runs; wc -l < /runs; sleep 60",
     ]);
+    // Stop it only once it has counted, or the kill may come first.
+    testkit::eventually(250, || (env.ok(&["logs", "again"]) == "1\n").then_some(()))
+        .expect("the first run counts");
     env.ok(&["stop", "-t", "0", "again"]);
     assert_eq!(env.ok(&["start", "again"]).trim(), "again");
     assert_eq!(env.state("again").0, "running");
     assert_eq!(env.inspect("again")["Id"], id.trim());
+    testkit::eventually(250, || {
+        (env.ok(&["logs", "again"]) == "1\n2\n").then_some(())
+    })
+    .expect("the second run counts");
     env.ok(&["stop", "-t", "0", "again"]);
     // The second run saw the first run's file: the same upper layer.
     assert_eq!(env.ok(&["logs", "again"]), "1\n2\n");
