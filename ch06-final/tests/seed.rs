@@ -23,10 +23,33 @@ fn typed(env: &Env, args: &[&str], input: &str, timeout: Duration) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn mydocker");
+    // Type only once the shell shows its first prompt, as a person would:
+    // input that arrives earlier can be taken by the shell's line editor as
+    // the answer to its terminal query (ESC [6n) and be lost.
+    let mut stdout = child.stdout.take().expect("stdout");
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut stdout, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let t0 = Instant::now();
+    let interactive_shell =
+        args.iter().any(|a| *a == "-ti" || *a == "-it") && args.last() == Some(&"sh");
+    let prompted = || String::from_utf8_lossy(&seen.lock().unwrap()).contains("# ");
+    while interactive_shell && !prompted() && t0.elapsed() < timeout {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let mut stdin = child.stdin.take().expect("stdin");
     stdin.write_all(input.as_bytes()).expect("write the input");
     drop(stdin);
-    let t0 = Instant::now();
     while child.try_wait().expect("try_wait").is_none() {
         if t0.elapsed() > timeout {
             let _ = child.kill();
@@ -34,7 +57,10 @@ fn typed(env: &Env, args: &[&str], input: &str, timeout: Duration) -> Output {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    child.wait_with_output().expect("the output")
+    let mut out = child.wait_with_output().expect("the output");
+    reader.join().expect("the reader");
+    out.stdout = std::mem::take(&mut *seen.lock().unwrap());
+    out
 }
 
 /// Splits a README line into words (no quotes in the ones we run).
@@ -258,7 +284,9 @@ fn makefile_net_d1_d2() {
          for i in $(seq 50); do kill -0 $! 2>/dev/null || break; sleep 0.2; done\nexit\n",
         ping_loop("192.168.10.3")
     );
-    let d2_input = format!("{}exit\n", ping_loop("192.168.10.2"));
+    // d2 stays a few seconds after it reached d1, so d1's own pings (one
+    // every second or so) find it there.
+    let d2_input = format!("{}sleep 5\nexit\n", ping_loop("192.168.10.2"));
     std::thread::scope(|s| {
         let d1 = s.spawn(|| {
             typed(
