@@ -36,6 +36,10 @@ use crate::state::{Endpoint, Store};
 /// empty network namespace with only `lo`.
 const NO_NETWORK: &str = "none";
 
+/// How long a release waits for the kernel to remove a dead container's
+/// veth with its namespace before deleting it itself.
+const VETH_PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// Chapter 5's hook: connects a container to a network (or to none) and
 /// gives it its `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`.
 pub struct Network {
@@ -163,6 +167,10 @@ impl Network {
             })?
         };
         netlink::create_veth(&endpoint.host_veth, &endpoint.bridge, pid)?;
+        // The rules are compared with what `iptables-save` shows; starting
+        // it (several ms: it loads its extensions) overlaps the setup of
+        // the container's side. If it cannot start, the comparison runs one.
+        let saved = Iptables::from_env().start_save().ok();
         let iface = Interface {
             address: endpoint.address,
             prefix: network.subnet.prefix_len(),
@@ -179,7 +187,7 @@ impl Network {
             .filter(|e| e.container_id != endpoint.container_id)
             .collect();
         let previous = desired_rules(&locked.networks()?, &others);
-        sync_rules_from(&locked, &previous)
+        sync_rules_from(&locked, &previous, saved)
     }
     // ANCHOR_END: wire
 }
@@ -251,13 +259,6 @@ pub fn release_container(root: &Path, id: &str) -> Result<()> {
     let locked = store.lock()?;
     let endpoint = locked.endpoint(id)?;
     let mut first_error = None;
-    if let Some(endpoint) = &endpoint {
-        // Usually gone already: a veth pair dies with the container's
-        // namespace. Not yet, if the container is still being torn down.
-        if let Err(e) = netlink::delete_link(&endpoint.host_veth) {
-            first_error.get_or_insert(e);
-        }
-    }
     for network in locked.networks()? {
         let mut ipam = locked.ipam(&network)?;
         if !ipam.release(id).is_empty() {
@@ -274,6 +275,12 @@ pub fn release_container(root: &Path, id: &str) -> Result<()> {
         // not what the records say, rewrite the chains from the records.
         let desired = desired_rules(&locked.networks()?, &locked.endpoints()?);
         if let Err(e) = Iptables::from_env().remove_or_rewrite(&port_rules(endpoint), &desired) {
+            first_error.get_or_insert(e);
+        }
+        // Last: the veth pair dies with the container's namespace, which
+        // the kernel is usually tearing down by now. Let it finish, and
+        // delete the veth only if something still holds the namespace.
+        if let Err(e) = netlink::await_link_gone(&endpoint.host_veth, VETH_PATIENCE) {
             first_error.get_or_insert(e);
         }
     }

@@ -39,7 +39,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 
@@ -532,15 +532,25 @@ impl Iptables {
 
     /// The current state of mydocker's chains.
     pub fn current(&self) -> Result<BTreeMap<Table, TableState>> {
-        let save = format!("{}-save", self.program);
-        let out = Command::new(&save)
+        self.start_save()?.finish()
+    }
+
+    /// Starts `iptables-save` and returns at once: [`Save::finish`] reads
+    /// its answer later. Starting the command (it loads its extensions)
+    /// costs several milliseconds, which a container's start spends on
+    /// other things meanwhile.
+    pub fn start_save(&self) -> Result<Save> {
+        let command = format!("{}-save", self.program);
+        let child = Command::new(&command)
             .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("run {save}"))?;
-        if !out.status.success() {
-            bail!("{save} failed: {}", first_line(&out.stderr));
-        }
-        Ok(parse_save(&String::from_utf8_lossy(&out.stdout)))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("run {command}"))?;
+        Ok(Save {
+            command,
+            child: Some(child),
+        })
     }
 
     // ANCHOR: apply
@@ -557,10 +567,19 @@ impl Iptables {
 
     // ANCHOR: apply_change
     /// Makes the chains hold `desired`, where they held `previous` by the
-    /// records: only the difference when they still look like it, the whole
-    /// chains otherwise (also when sending the difference fails).
-    pub fn apply_change(&self, previous: &[Rule], desired: &[Rule]) -> Result<()> {
-        let current = self.current()?;
+    /// records: only the difference when they still look like it (in
+    /// `saved`, an `iptables-save` started earlier, or one run now), the
+    /// whole chains otherwise (also when sending the difference fails).
+    pub fn apply_change(
+        &self,
+        previous: &[Rule],
+        desired: &[Rule],
+        saved: Option<Save>,
+    ) -> Result<()> {
+        let current = match saved {
+            Some(save) => save.finish()?,
+            None => self.current()?,
+        };
         match change_plan(previous, desired, &current) {
             Plan::Nothing => return Ok(()),
             Plan::Change(script) if self.restore(&script).is_ok() => return Ok(()),
@@ -615,6 +634,37 @@ impl Iptables {
             bail!("{restore} failed: {}", first_line(&out.stderr));
         }
         Ok(())
+    }
+}
+
+/// An `iptables-save` that runs while its caller does something else.
+/// Dropped unfinished, it is killed and reaped (it only reads).
+#[derive(Debug)]
+pub struct Save {
+    command: String,
+    child: Option<Child>,
+}
+
+impl Save {
+    /// Waits for the answer and reads mydocker's chains out of it.
+    pub fn finish(mut self) -> Result<BTreeMap<Table, TableState>> {
+        let child = self.child.take().expect("a save is finished once");
+        let out = child
+            .wait_with_output()
+            .with_context(|| format!("wait for {}", self.command))?;
+        if !out.status.success() {
+            bail!("{} failed: {}", self.command, first_line(&out.stderr));
+        }
+        Ok(parse_save(&String::from_utf8_lossy(&out.stdout)))
+    }
+}
+
+impl Drop for Save {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 

@@ -19,14 +19,16 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsRawFd;
 
 use anyhow::{Context, Result, anyhow, bail};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use nix::errno::Errno;
 use nix::sched::CloneFlags;
 use nix::unistd::Pid;
+use rtnetlink::packet_core::NetlinkPayload;
+use rtnetlink::packet_route::RouteNetlinkMessage;
 use rtnetlink::packet_route::link::{InfoData, InfoKind, InfoVeth, LinkAttribute, LinkInfo};
 use rtnetlink::{
-    Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, LinkVeth,
-    RouteMessageBuilder, new_connection,
+    Handle, LinkBridge, LinkBridgePort, LinkMessageBuilder, LinkUnspec, LinkVeth, MulticastGroup,
+    RouteMessageBuilder, new_connection, new_multicast_connection,
 };
 
 /// The container's interface name, as Docker names it.
@@ -188,6 +190,57 @@ pub async fn delete(handle: &Handle, name: &str) -> Result<bool> {
 pub fn delete_link(name: &str) -> Result<bool> {
     block_on(|h| async move { delete(&h, name).await })
 }
+
+// ANCHOR: await_link_gone
+/// Waits up to `patience` for link `name` to disappear on its own, then
+/// deletes it if it is still there; true if it had to.
+///
+/// A veth pair dies with the network namespace of either end, and the
+/// kernel tears a namespace down in the background as soon as nothing
+/// holds it any more: right after the container's last process is gone,
+/// the host end is usually already on its way out. Deleting it ourselves
+/// then races that teardown and waits for every pending RCU callback
+/// (`rcu_barrier`, about 20 ms on the book's machine); listening for the
+/// kernel's own `RTM_DELLINK` does not. Only if the namespace is still
+/// held (someone has it open) does the deletion fall to us.
+pub fn await_link_gone(name: &str, patience: std::time::Duration) -> Result<bool> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+        .context("build a tokio runtime for netlink")?;
+    runtime.block_on(async move {
+        // Subscribed before looking, so a removal in between is not missed.
+        let (connection, handle, mut events) =
+            new_multicast_connection(&[MulticastGroup::Link]).context("open a netlink socket")?;
+        let connection = tokio::spawn(connection);
+        let result = async {
+            let Some(index) = link_index(&handle, name).await? else {
+                return Ok(false);
+            };
+            let removed = async {
+                while let Some((message, _)) = events.next().await {
+                    if let NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(link)) =
+                        message.payload
+                    {
+                        if link.header.index == index {
+                            return true;
+                        }
+                    }
+                }
+                false
+            };
+            if tokio::time::timeout(patience, removed).await == Ok(true) {
+                return Ok(false);
+            }
+            delete(&handle, name).await
+        }
+        .await;
+        connection.abort();
+        result
+    })
+}
+// ANCHOR_END: await_link_gone
 
 /// True if link `name` exists in the current network namespace.
 pub fn link_exists(name: &str) -> Result<bool> {

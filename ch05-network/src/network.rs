@@ -11,7 +11,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use crate::ipam::{Ipam, Subnet};
-use crate::iptables::{Iptables, Rule, desired_rules};
+use crate::iptables::{Iptables, Rule, Save, desired_rules};
 use crate::netlink;
 use crate::state::{Locked, NetworkRecord, Store, now_rfc3339};
 
@@ -67,13 +67,14 @@ pub fn sync_rules(locked: &Locked) -> Result<()> {
 }
 
 /// Brings mydocker's iptables chains from `previous` (the rules of the
-/// records before a container came or went) to the rules of the records
-/// now, sending only the difference when the chains still hold `previous`.
-/// Called, under the lock, when a container is attached or released.
-pub fn sync_rules_from(locked: &Locked, previous: &[Rule]) -> Result<()> {
+/// records before a container came) to the rules of the records now,
+/// sending only the difference when the chains still hold `previous` (as
+/// `saved` shows them, an `iptables-save` started earlier, if any). Called,
+/// under the lock, when a container is attached.
+pub fn sync_rules_from(locked: &Locked, previous: &[Rule], saved: Option<Save>) -> Result<()> {
     let networks = locked.networks()?;
     let endpoints = locked.endpoints()?;
-    Iptables::from_env().apply_change(previous, &desired_rules(&networks, &endpoints))
+    Iptables::from_env().apply_change(previous, &desired_rules(&networks, &endpoints), saved)
 }
 // ANCHOR_END: sync
 
