@@ -5,6 +5,8 @@
 #   make demo       build, init, then the showcase of every chapter
 #   make test       the whole suite: fmt, clippy, unit + privileged tests, docs, book checks
 #   make book       build the mdBook into book/book
+#   make bench      benchmarks beside runc, unshare and tar (release build);
+#                   rewrites book/src/performance.md
 #
 # The seed's walkthrough (add LAB=1 to run it inside a lab network namespace
 # instead of the machine's own, with records under /var/lib/mydocker-lab):
@@ -32,7 +34,7 @@ else
 MD := ./bin/mydocker
 endif
 
-.PHONY: all build init deps demo test test-unit lint doc book book-check clean lab lab-down net d1 d2 book-outputs
+.PHONY: all build init deps demo test test-unit lint doc book book-check clean lab lab-down net d1 d2 book-outputs bench
 
 all: build
 
@@ -93,6 +95,10 @@ test: deps lint test-unit doc book-check
 
 book:
 	scripts/check-book.sh
+
+# Timings belong here, never in `make test`.
+bench: deps
+	bench/run.sh
 
 lab:
 	scripts/lab.sh up $(LAB_NAME)
