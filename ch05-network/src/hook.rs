@@ -259,6 +259,13 @@ pub fn release_container(root: &Path, id: &str) -> Result<()> {
     let locked = store.lock()?;
     let endpoint = locked.endpoint(id)?;
     let mut first_error = None;
+    // Only its DNAT rules were its own. Their deletion starts first: on
+    // nf_tables it ends with a grace period, which passes meanwhile.
+    let iptables = Iptables::from_env();
+    let removal = match &endpoint {
+        Some(endpoint) => iptables.start_remove(&port_rules(endpoint)),
+        None => Ok(None),
+    };
     for network in locked.networks()? {
         let mut ipam = locked.ipam(&network)?;
         if !ipam.release(id).is_empty() {
@@ -271,16 +278,23 @@ pub fn release_container(root: &Path, id: &str) -> Result<()> {
         if let Err(e) = locked.remove_endpoint(id) {
             first_error.get_or_insert(e);
         }
-        // Only its DNAT rules were its own: delete them, or, if they are
-        // not what the records say, rewrite the chains from the records.
-        let desired = desired_rules(&locked.networks()?, &locked.endpoints()?);
-        if let Err(e) = Iptables::from_env().remove_or_rewrite(&port_rules(endpoint), &desired) {
+        // The veth pair dies with the container's namespace, which the
+        // kernel is usually tearing down by now. Let it finish, and delete
+        // the veth only if something still holds the namespace.
+        if let Err(e) = netlink::await_link_gone(&endpoint.host_veth, VETH_PATIENCE) {
             first_error.get_or_insert(e);
         }
-        // Last: the veth pair dies with the container's namespace, which
-        // the kernel is usually tearing down by now. Let it finish, and
-        // delete the veth only if something still holds the namespace.
-        if let Err(e) = netlink::await_link_gone(&endpoint.host_veth, VETH_PATIENCE) {
+    }
+    // If the rules were not what the records said, rewrite the chains from
+    // the records.
+    let removed = match removal {
+        Ok(Some(restore)) => restore.finish(),
+        Ok(None) => Ok(()),
+        Err(e) => Err(e),
+    };
+    if removed.is_err() {
+        let desired = desired_rules(&locked.networks()?, &locked.endpoints()?);
+        if let Err(e) = iptables.apply(&desired) {
             first_error.get_or_insert(e);
         }
     }

@@ -26,8 +26,8 @@
 //! chain and jump there, as many rules in each chain), only the difference is
 //! sent: nothing for a container without `-p`, one `-A` per port at start
 //! ([`Iptables::apply_change`]); at exit, without even reading the chains,
-//! one `-D` per port ([`Iptables::remove_or_rewrite`]). Otherwise the chains
-//! are rewritten whole. The difference matters: on the nf_tables
+//! one `-D` per port ([`Iptables::start_remove`]). Otherwise the chains are
+//! rewritten whole. The difference matters: on the nf_tables
 //! backend a change that *removes* rules makes the `iptables` process wait
 //! for an RCU grace period as it exits (10 to 15 ms), so rewriting the chains
 //! (which removes every rule, then adds them back) at every start and exit
@@ -594,46 +594,85 @@ impl Iptables {
         }
     }
 
-    /// Deletes `rules` (a container's DNAT rules, at its exit) in one
-    /// `iptables-restore --noflush`, without reading the chains first: a
-    /// rule that is not there fails the whole commit, and then the chains
-    /// are rewritten whole as `desired`.
-    pub fn remove_or_rewrite(&self, rules: &[Rule], desired: &[Rule]) -> Result<()> {
+    /// Starts deleting `rules` (a container's DNAT rules, at its exit) with
+    /// one `iptables-restore --noflush`, without reading the chains first,
+    /// and returns at once; `None` when there is nothing to delete. On the
+    /// nf_tables backend a command that deleted rules waits for an RCU grace
+    /// period as it exits: the caller spends it on other work, then
+    /// [`Restore::finish`]es. A rule that is not there fails the whole
+    /// commit; the caller then rewrites the chains with [`Iptables::apply`].
+    pub fn start_remove(&self, rules: &[Rule]) -> Result<Option<Restore>> {
         if rules.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let rules: Vec<&Rule> = rules.iter().collect();
-        if !desired.is_empty() && self.restore(&change_script(&rules, &[])).is_ok() {
-            return Ok(());
-        }
-        self.apply(desired)
+        self.start_restore(&change_script(&rules, &[])).map(Some)
     }
     // ANCHOR_END: apply_change
 
-    /// Feeds `script` to `iptables-restore --noflush`.
+    /// Feeds `script` to `iptables-restore --noflush` and waits for it.
     fn restore(&self, script: &str) -> Result<()> {
-        let restore = format!("{}-restore", self.program);
+        self.start_restore(script)?.finish()
+    }
+
+    /// Starts `iptables-restore --noflush`, gives it all of `script`, and
+    /// returns without waiting for it to exit.
+    fn start_restore(&self, script: &str) -> Result<Restore> {
+        let command = format!("{}-restore", self.program);
         // -w waits for the xtables lock that other iptables users (a
         // firewall daemon, another container engine) hold while they work.
-        let mut child = Command::new(&restore)
+        let mut child = Command::new(&command)
             .args(["-w", "--noflush"])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
-            .with_context(|| format!("run {restore}"))?;
-        if let Some(mut stdin) = child.stdin.take() {
-            stdin
-                .write_all(script.as_bytes())
-                .with_context(|| format!("write rules to {restore}"))?;
-        }
+            .with_context(|| format!("run {command}"))?;
+        // Written whole and closed: the command reads to the end, then
+        // commits. (A script is a few hundred bytes: the pipe holds it.)
+        let written = match child.stdin.take() {
+            Some(mut stdin) => stdin.write_all(script.as_bytes()),
+            None => Ok(()),
+        };
+        let restore = Restore {
+            command,
+            child: Some(child),
+        };
+        written.with_context(|| format!("write rules to {}", restore.command))?;
+        Ok(restore)
+    }
+}
+
+/// An `iptables-restore` that has its script and may still be running.
+/// Dropped unfinished, it is waited for: a change is never cut short.
+#[derive(Debug)]
+pub struct Restore {
+    command: String,
+    child: Option<Child>,
+}
+
+impl Restore {
+    /// Waits for the command; an error if it refused the script.
+    pub fn finish(mut self) -> Result<()> {
+        let child = self.child.take().expect("a restore is finished once");
         let out = child
             .wait_with_output()
-            .with_context(|| format!("wait for {restore}"))?;
+            .with_context(|| format!("wait for {}", self.command))?;
         if !out.status.success() {
-            bail!("{restore} failed: {}", first_line(&out.stderr));
+            bail!("{} failed: {}", self.command, first_line(&out.stderr));
         }
         Ok(())
+    }
+}
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // Nobody reads its complaints now: closing the pipe keeps a
+            // long one from blocking it forever.
+            drop(child.stderr.take());
+            let _ = child.wait();
+        }
     }
 }
 
