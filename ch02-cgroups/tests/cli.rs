@@ -53,9 +53,12 @@ fn memory_hog_is_oom_killed() {
     assert_eq!(code, 137, "stderr: {stderr}");
 
     // The same hog in a child shell: the outer shell survives and reads the
-    // memory cgroup's record of the kill before the cgroup is removed.
+    // memory cgroup's record of the kill before the cgroup is removed. The
+    // hog raises its own oom_score_adj (raising needs no privilege), so the
+    // OOM killer picks it and never the outer shell.
     let script = format!(
-        "sh -c 'a=$(yes | head -c 64M)'; echo inner=$?; cat {MY_MEMORY_CGROUP}/memory.oom_control"
+        "sh -c 'echo 1000 > /proc/self/oom_score_adj; a=$(yes | head -c 64M)'; echo inner=$?; \
+         cat {MY_MEMORY_CGROUP}/memory.oom_control"
     );
     let (code, stdout, stderr) = sh(&parent, &["-m", "16m"], &script);
     assert_eq!(code, 0, "stderr: {stderr}");

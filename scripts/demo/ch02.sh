@@ -26,7 +26,7 @@ echo "exit code $code"
 check "a 64 MiB hog in a 16 MiB cgroup is killed (137 = 128 + SIGKILL)" [ $code = 137 ]
 
 echo "\$ ch02-cgroups run -m 16m sh -c 'sh -c \"a=\$(yes | head -c 64M)\"; grep oom_kill ...'"
-out=$(run -m 16m sh -c "$cg"'; sh -c "a=\$(yes | head -c 64M)"
+out=$(run -m 16m sh -c "$cg"'; sh -c "echo 1000 > /proc/self/oom_score_adj; a=\$(yes | head -c 64M)"
       cat $(cg memory)/memory.oom_control $(cg memory)/memory.events 2>/dev/null | grep "^oom_kill "' 2>/dev/null)
 echo "$out"
 check "the memory cgroup recorded the OOM kill" [ "${out#oom_kill }" -ge 1 ]

@@ -15,7 +15,7 @@ echo $?
 # ANCHOR_END: oom
 # ANCHOR: oom-control
 ch02-cgroups run -m 16m sh -c '
-    sh -c "a=\$(yes | head -c 64M)"; echo "inner shell: $?"
+    sh -c "echo 1000 > /proc/self/oom_score_adj; a=\$(yes | head -c 64M)"; echo "inner shell: $?"
     cat /sys/fs/cgroup/memory$(grep :memory: /proc/self/cgroup | cut -d: -f3)/memory.oom_control' 2>/dev/null
 # ANCHOR_END: oom-control
 # ANCHOR: fits
