@@ -83,7 +83,7 @@ pub struct SelfJoin {
 
 impl SelfJoin {
     /// Opens `<dir>/tasks` in each of `dirs` for writing (created, as
-    /// [`write`] does, only in a test's temporary tree: the kernel puts it in
+    /// [`write()`] does, only in a test's temporary tree: the kernel puts it in
     /// every v1 cgroup).
     pub fn open(dirs: &[PathBuf]) -> Result<SelfJoin> {
         let files = dirs

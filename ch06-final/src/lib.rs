@@ -14,7 +14,7 @@
 //! 4. [`launch`]: `run` and `start`, every chapter's hooks in order.
 //! 5. [`ps`], [`logs`], [`exec`], [`stop`], [`remove`], [`inspect`]: the
 //!    commands that watch, enter, stop and remove containers.
-//! 6. [`env`] and [`cli`]: `-e`, `--env-file`, `-w`, and the whole command line.
+//! 6. [`env`](mod@env) and [`cli`]: `-e`, `--env-file`, `-w`, and the whole command line.
 
 pub mod cli;
 pub mod env;
