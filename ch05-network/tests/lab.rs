@@ -869,6 +869,11 @@ fn release_after_a_crash() {
         (!Path::new(&format!("/proc/{}", c.pid)).exists()).then_some(())
     })
     .expect("the container is gone");
+    // Its cgroup too is left over; chapter 6's `rm -f` removes it, here the
+    // test does, so the machine keeps nothing.
+    ch02_cgroups::Cgroups::for_container("mydocker", &id)
+        .and_then(|mut cgroups| cgroups.destroy())
+        .expect("remove the dead container's cgroup");
     assert_eq!(
         f.allocations("testbridge").len(),
         1,
