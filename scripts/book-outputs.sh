@@ -393,7 +393,7 @@ pages_of() {
 run_lab() {
     local name=$1 dest=$2 tmp
     tmp=$(mktemp -d "/var/tmp/book-outputs-$name.XXXXXX")
-    mkdir -p "$tmp/root" "$tmp/work" "$tmp/bin"
+    mkdir -p "$tmp/root" "$tmp/work" "$tmp/bin" "$tmp/here"
     # Labs may run a command as another user (setpriv): let it reach them.
     chmod 755 "$tmp" "$tmp/bin" "$tmp/work"
     # The chapters' labs run from the top of the workspace (scripts/...).
@@ -425,7 +425,12 @@ run_lab() {
             mount --bind "$TMPDIR_LAB/root" /var/lib/mydocker
             mount --bind "$PROGRAMS" "$TMPDIR_LAB/programs"
             # A /tmp of its own, for labs that work in /tmp/lab.
+            # The checkout itself may live under /tmp (CI clones anywhere):
+            # keep it visible through the new /tmp.
+            mount --bind "$HERE" "$TMPDIR_LAB/here"
             mount -t tmpfs -o mode=1777 book-outputs-tmp /tmp
+            mkdir -p "$HERE"
+            mount --bind "$TMPDIR_LAB/here" "$HERE"
             teardown() {
                 for id in $("$HERE/scripts/lab.sh" exec mdlab mydocker ps -a -q --no-trunc 2>/dev/null); do
                     "$HERE/scripts/lab.sh" exec mdlab mydocker rm -f "$id" >/dev/null 2>&1
