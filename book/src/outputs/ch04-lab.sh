@@ -43,7 +43,8 @@ ch04-images run mybase; echo "exit $?"
 # ANCHOR_END: export
 # ANCHOR: skopeo
 skopeo inspect docker-archive:withdata.tar | grep -A3 Layers
-skopeo copy docker-archive:withdata.tar oci:layout:withdata:v2
+skopeo copy --quiet docker-archive:withdata.tar oci:layout:withdata:v2   # quiet: it copies blobs in parallel, in no fixed order
+ls layout/blobs/sha256 | wc -l
 ch04-images load -i layout
 umoci unpack --image layout:withdata:v2 bundle && ls bundle/rootfs/data
 # ANCHOR_END: skopeo
