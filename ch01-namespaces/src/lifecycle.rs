@@ -7,6 +7,7 @@
 //! parent: attach    (child exists, waits)   every hook, in order
 //! parent: release   one byte down the pipe
 //! child:  enter     (before exec)           every hook, in order
+//! child:  terminal  (with -t)               open it, send its master to the parent
 //! child:  exec      the user's command replaces the child
 //! parent: wait      forward signals, reap, turn the status into a code
 //! parent: cleanup   (always, in reverse)    every hook whose prepare ran
@@ -20,9 +21,10 @@
 
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
+use nix::pty::Winsize;
 use nix::sched::CloneFlags;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::{Pid, pipe2};
@@ -32,7 +34,7 @@ use crate::exit::StartError;
 use crate::namespaces;
 use crate::signals;
 use crate::spec::Spec;
-use crate::tty::{self, Pty};
+use crate::tty;
 
 // ANCHOR: hook
 /// One chapter's contribution to a container's life.
@@ -148,10 +150,11 @@ impl Container {
             hook.prepare(&mut running.spec)?;
         }
 
-        let pty = if running.spec.tty {
-            Some(Pty::open()?)
-        } else {
-            None
+        // With -t, the child opens its terminal itself and sends the master
+        // back through this socket (see the tty module for why).
+        let terminal = match running.spec.tty {
+            true => Some(tty::socket_pair()?),
+            false => None,
         };
         let (release_r, release_w) =
             pipe2(OFlag::O_CLOEXEC).context("pipe2 for the release pipe")?;
@@ -162,8 +165,9 @@ impl Container {
             release_w: release_w.as_raw_fd(),
             report: report_w.as_raw_fd(),
             report_r: report_r.as_raw_fd(),
-            pty_slave: pty.as_ref().map(|p| p.slave.as_raw_fd()),
-            pty_master: pty.as_ref().map(|p| p.master.as_raw_fd()),
+            pty_socket: terminal.as_ref().map(|(_, child)| child.as_raw_fd()),
+            pty_socket_parent: terminal.as_ref().map(|(parent, _)| parent.as_raw_fd()),
+            pty_size: terminal.as_ref().and_then(|_| tty::user_window_size()),
         };
         let pid = clone_child(&running.spec, &running.hooks, flags, child_fds)?;
         running.pid = Some(pid);
@@ -171,9 +175,8 @@ impl Container {
         signals::forward_to(pid)?;
         drop(release_r);
         drop(report_w);
-        if let Some(pty) = pty {
-            running.pty = Some(pty.master);
-        }
+        // Only the child may hold its end now: if it dies, we read end-of-file.
+        let terminal = terminal.map(|(parent, _child)| parent);
 
         for hook in running.hooks.iter_mut() {
             hook.attach(&running.spec, pid)?;
@@ -182,6 +185,12 @@ impl Container {
         nix::unistd::write(&release_w, &[1]).context("release the child through its pipe")?;
         drop(release_w);
 
+        // The child sends the master just before exec; if it fails first, it
+        // exits, its end of the socket closes, and the error pipe says why.
+        let master = match &terminal {
+            Some(socket) => tty::receive_master(socket)?,
+            None => None,
+        };
         if let Some(failure) = read_failure(report_r)? {
             return Err(StartError {
                 code: failure.code,
@@ -189,6 +198,10 @@ impl Container {
             }
             .into());
         }
+        if terminal.is_some() && master.is_none() {
+            bail!("the container exited before sending its terminal");
+        }
+        running.pty = master;
         Ok(running)
     }
     // ANCHOR_END: start
@@ -250,15 +263,17 @@ impl Drop for Running {
     }
 }
 
-/// The raw descriptors the child needs; it closes the parent's ends.
+/// The raw descriptors the child needs (it closes the parent's ends), and
+/// the size for its terminal.
 #[derive(Clone, Copy)]
 struct ChildFds {
     release: RawFd,
     release_w: RawFd,
     report: RawFd,
     report_r: RawFd,
-    pty_slave: Option<RawFd>,
-    pty_master: Option<RawFd>,
+    pty_socket: Option<RawFd>,
+    pty_socket_parent: Option<RawFd>,
+    pty_size: Option<Winsize>,
 }
 
 // ANCHOR: clone
@@ -276,13 +291,13 @@ fn clone_child(
     let child = Box::new(move || {
         let _ = nix::unistd::close(fds.release_w);
         let _ = nix::unistd::close(fds.report_r);
-        if let Some(master) = fds.pty_master {
-            let _ = nix::unistd::close(master);
+        if let Some(parent) = fds.pty_socket_parent {
+            let _ = nix::unistd::close(parent);
         }
         let failure = match wait_for_release(fds.release) {
             // The parent went away before releasing us: vanish quietly.
             Err(_) => unsafe { libc::_exit(125) },
-            Ok(()) => become_container(spec, hooks, fds.pty_slave),
+            Ok(()) => become_container(spec, hooks, fds),
         };
         report_failure(fds.report, &failure);
         unsafe { libc::_exit(failure.code as i32) }
@@ -308,15 +323,16 @@ fn wait_for_release(fd: RawFd) -> Result<(), Errno> {
     }
 }
 
-/// In the child: every hook's `enter`, then `exec`. Returns only on failure.
-fn become_container(spec: &Spec, hooks: &[Box<dyn Hook>], pty_slave: Option<RawFd>) -> Failure {
-    if let Some(slave) = pty_slave {
-        if let Err(err) = tty::make_controlling(slave) {
+/// In the child: every hook's `enter`, the terminal (last, so that it comes
+/// from the container's own `/dev/ptmx`), then `exec`. Returns only on failure.
+fn become_container(spec: &Spec, hooks: &[Box<dyn Hook>], fds: ChildFds) -> Failure {
+    for hook in hooks {
+        if let Err(err) = hook.enter(spec) {
             return Failure::new(125, err);
         }
     }
-    for hook in hooks {
-        if let Err(err) = hook.enter(spec) {
+    if let Some(socket) = fds.pty_socket {
+        if let Err(err) = tty::open_in_container(socket, fds.pty_size) {
             return Failure::new(125, err);
         }
     }

@@ -8,16 +8,32 @@
 //! mode and copies bytes both ways. Ctrl-C then travels as a byte to the
 //! container's terminal, whose line discipline turns it into SIGINT for the
 //! container's foreground process, exactly as on a real console.
+//!
+//! The child allocates the pseudo-terminal itself, as its last step before
+//! `exec`, from `/dev/ptmx` as it sees it. From chapter 3 on, that is the
+//! container's own `devpts` instance, so the slave is `/dev/pts/0` *inside*:
+//! `tty` and `ttyname(3)` find it there, and the container never holds a
+//! terminal of the host's `devpts`. A pseudo-terminal opened by the parent
+//! would live in the host's instance, which the container cannot see. The
+//! child then hands the master to mydocker over a unix socket: a descriptor
+//! sent with `SCM_RIGHTS` arrives as a new descriptor of the receiver,
+//! pointing at the same open file.
 
-use std::io::Write;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::io::{IoSlice, IoSliceMut, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
+use nix::fcntl::{OFlag, open};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
-use nix::pty::{Winsize, openpty};
+use nix::pty::Winsize;
 use nix::sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction};
+use nix::sys::socket::{
+    AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags, SockFlag, SockType, recvmsg,
+    sendmsg, socketpair,
+};
+use nix::sys::stat::Mode;
 use nix::sys::termios::{SetArg, Termios, cfmakeraw, tcgetattr, tcsetattr};
 
 /// Both ends of a new pseudo-terminal.
@@ -28,17 +44,128 @@ pub struct Pty {
     pub slave: OwnedFd,
 }
 
+// ANCHOR: open
 impl Pty {
-    /// Opens a pseudo-terminal with the size of the user's terminal, if any.
-    pub fn open() -> Result<Pty> {
-        let size = window_size(std::io::stdin().as_fd());
-        let pty = openpty(size.as_ref(), None).context("openpty for the container's terminal")?;
-        Ok(Pty {
-            master: pty.master,
-            slave: pty.slave,
-        })
+    /// Opens a new pseudo-terminal from `/dev/ptmx` as the calling process
+    /// sees it (after `pivot_root`, the container's), with the window size
+    /// `size` if there is one.
+    pub fn open(size: Option<Winsize>) -> Result<Pty> {
+        // Each open of ptmx creates a new pair, in the devpts instance that
+        // ptmx belongs to. O_NOCTTY: it must not become *our* terminal here.
+        let flags = OFlag::O_RDWR | OFlag::O_NOCTTY | OFlag::O_CLOEXEC;
+        let master = open("/dev/ptmx", flags, Mode::empty()).context("open /dev/ptmx")?;
+        // A new slave is locked until its master unlocks it, so nobody can
+        // open it before its owner has set it up.
+        let unlock: libc::c_int = 0;
+        if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) } < 0 {
+            return Err(std::io::Error::last_os_error())
+                .context("ioctl TIOCSPTLCK on /dev/ptmx (is it a pseudo-terminal multiplexer?)");
+        }
+        // The slave, opened through the master rather than by its name
+        // /dev/pts/N: no path lookup that something else could answer. Not
+        // close-on-exec: it becomes the container's stdio (dup2 clears the
+        // flag, except when the slave already is 0, 1 or 2).
+        let peer = OFlag::O_RDWR | OFlag::O_NOCTTY;
+        let fd = unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCGPTPEER, peer.bits()) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error())
+                .context("ioctl TIOCGPTPEER to open the terminal's slave");
+        }
+        // SAFETY: the kernel just returned this new descriptor to us alone.
+        let slave = unsafe { OwnedFd::from_raw_fd(fd) };
+        if let Some(size) = size {
+            if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSWINSZ, &size) } < 0 {
+                return Err(std::io::Error::last_os_error())
+                    .context("ioctl TIOCSWINSZ on the container's terminal");
+            }
+        }
+        Ok(Pty { master, slave })
     }
 }
+// ANCHOR_END: open
+
+/// The window size of the user's terminal (mydocker's stdin), if it is one.
+pub fn user_window_size() -> Option<Winsize> {
+    window_size(std::io::stdin().as_fd())
+}
+
+/// A connected pair of unix sockets, close-on-exec: mydocker keeps the first,
+/// the child the second, and the child sends the terminal's master through it.
+pub fn socket_pair() -> Result<(OwnedFd, OwnedFd)> {
+    socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .context("socketpair for the container's terminal")
+}
+
+// ANCHOR: in_container
+/// In the child, after every hook and just before `exec`: allocates the
+/// container's terminal, sends its master to mydocker through `socket`, and
+/// makes the slave the child's controlling terminal and standard streams.
+/// `size` is the user's window, measured by the parent before `clone`: set
+/// here, before `exec`, the command's first look at its size is right.
+pub fn open_in_container(socket: RawFd, size: Option<Winsize>) -> Result<()> {
+    let pty = Pty::open(size)?;
+    // One byte of data carries the descriptor: a stream socket sends no
+    // control message alone.
+    let fds = [pty.master.as_raw_fd()];
+    let rights = [ControlMessage::ScmRights(&fds)];
+    sendmsg::<()>(
+        socket,
+        &[IoSlice::new(b"t")],
+        &rights,
+        MsgFlags::empty(),
+        None,
+    )
+    .context("sendmsg the terminal's master to mydocker")?;
+    // mydocker has the master now; the container keeps only the slave.
+    drop(pty.master);
+    // make_controlling puts the slave on 0, 1 and 2 and closes this copy.
+    make_controlling(pty.slave.into_raw_fd())
+}
+
+/// In the parent: the master the child sent through `socket`, or `None` if
+/// the child closed its end without sending one (it failed, or died).
+pub fn receive_master(socket: &OwnedFd) -> Result<Option<OwnedFd>> {
+    let mut byte = [0u8; 1];
+    let mut iov = [IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!(RawFd);
+    let msg = loop {
+        // MSG_CMSG_CLOEXEC: the received descriptor must not leak into
+        // anything mydocker runs later.
+        match recvmsg::<()>(
+            socket.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        ) {
+            Err(Errno::EINTR) => continue,
+            Err(err) => return Err(err).context("recvmsg the container's terminal"),
+            Ok(msg) => break msg,
+        }
+    };
+    if msg.bytes == 0 {
+        return Ok(None);
+    }
+    let mut master = None;
+    for cmsg in msg.cmsgs().context("recvmsg the container's terminal")? {
+        if let ControlMessageOwned::ScmRights(fds) = cmsg {
+            for fd in fds {
+                // SAFETY: SCM_RIGHTS installed these descriptors in our table.
+                let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+                master.get_or_insert(fd);
+            }
+        }
+    }
+    match master {
+        Some(master) => Ok(Some(master)),
+        None => bail!("recvmsg the container's terminal: no descriptor came with the message"),
+    }
+}
+// ANCHOR_END: in_container
 
 // ANCHOR: controlling
 /// In the child: start a new session and make the slave its controlling

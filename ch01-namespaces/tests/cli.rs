@@ -256,6 +256,41 @@ fn tty_gives_a_terminal_and_an_interactive_shell() {
 }
 
 #[test]
+fn a_terminal_that_cannot_be_opened_is_a_clean_125() {
+    if !require_root("a_terminal_that_cannot_be_opened_is_a_clean_125") {
+        return;
+    }
+    // /dev/null bound over /dev/ptmx, in a mount namespace of the test's
+    // own (unshare makes its mounts private; the host's /dev is untouched):
+    // the child opens it, but it is no pseudo-terminal multiplexer. The
+    // child must report that through the error pipe and exit, and mydocker
+    // must see its end of the terminal's socket close instead of waiting.
+    let bin = assert_cmd::cargo::cargo_bin!("ch01-namespaces");
+    let out = Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            r#"mount --bind /dev/null /dev/ptmx && exec "$0" run -t sh -c 'echo started'"#,
+        ])
+        .arg(bin)
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("run ch01-namespaces under unshare");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(125), "{stdout}{stderr}");
+    assert!(!stdout.contains("started"), "the command ran: {stdout}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("ch01-namespaces: ioctl TIOCSPTLCK on /dev/ptmx"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn bad_input_is_one_line_and_125() {
     // Parsing fails before anything is created, so this needs no root.
     let cases: [&[&str]; 4] = [

@@ -8,7 +8,8 @@
 //! 2. join its cgroup: write our pid into `cgroup.procs`, so the command
 //!    counts against the container's limits;
 //! 3. `setns(2)` into its IPC, UTS, network, PID and mount namespaces, all
-//!    at once through the pidfd;
+//!    at once through the pidfd; with `-t`, open the terminal from the
+//!    container's `/dev/ptmx`, which is now ours;
 //! 4. `fork`: the PID namespace only applies to children (a process never
 //!    changes its own pid), so the command must be a new process;
 //! 5. in the child: the container's environment and working directory,
@@ -73,9 +74,6 @@ pub fn exec_in(store: &ContainerStore, record: &Record, args: &ExecArgs) -> Resu
         tty: args.tty,
         interactive: args.interactive,
     };
-    // The terminal is the host's: opened before we leave its mount namespace.
-    let pty = if args.tty { Some(Pty::open()?) } else { None };
-
     let me = Pid::this();
     Cgroups::for_container(&runtime.cgroup_parent, &record.id)?
         .join(me)
@@ -88,6 +86,13 @@ pub fn exec_in(store: &ContainerStore, record: &Record, args: &ExecArgs) -> Resu
             e.desc().to_lowercase()
         ),
     })?;
+    // Opened now that our root is the container's: the terminal comes from
+    // its own /dev/ptmx, so the command sees it as /dev/pts/N in there, as
+    // the container's first process sees its own (chapter 1's tty module).
+    let pty = match args.tty {
+        true => Some(Pty::open(tty::user_window_size())?),
+        false => None,
+    };
 
     // SAFETY: single-threaded (setns of a mount namespace just proved it).
     match unsafe { fork() }.context("fork the command")? {
