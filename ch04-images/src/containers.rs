@@ -22,7 +22,7 @@ use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Digest;
-use crate::layers::write_json_atomic;
+use crate::layers::{Durability, write_json_with};
 
 /// Where a container is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,6 +186,7 @@ pub fn generate_name(id: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct ContainerStore {
     dir: PathBuf,
+    durability: Durability,
 }
 
 impl ContainerStore {
@@ -193,7 +194,24 @@ impl ContainerStore {
     pub fn new(root: &Path) -> ContainerStore {
         ContainerStore {
             dir: root.join("containers"),
+            durability: Durability::Durable,
         }
+    }
+
+    /// The same store, for a container that is removed when it exits
+    /// (`--rm`): its record, and its changes to `names.json`, are written
+    /// without `fsync`. They only describe a live container, which a power
+    /// cut ends anyway; the rename still makes every write all or nothing.
+    pub fn volatile(self) -> ContainerStore {
+        ContainerStore {
+            durability: Durability::Volatile,
+            ..self
+        }
+    }
+
+    /// Writes `names.json` (under the lock), as durably as this store writes.
+    fn write_names(&self, names: &BTreeMap<String, String>) -> Result<()> {
+        write_json_with(&self.dir.join("names.json"), names, self.durability)
     }
 
     /// The directory of container `id` (its record, upper, work, merged).
@@ -238,7 +256,7 @@ impl ContainerStore {
             );
         }
         names.insert(name.to_string(), id.to_string());
-        write_json_atomic(&self.dir.join("names.json"), &names)
+        self.write_names(&names)
     }
     // ANCHOR_END: create
 
@@ -253,7 +271,7 @@ impl ContainerStore {
             .find(|candidate| !names.contains_key(candidate))
             .expect("an unbounded sequence has a free name");
         names.insert(name.clone(), id.to_string());
-        write_json_atomic(&self.dir.join("names.json"), &names)?;
+        self.write_names(&names)?;
         Ok(name)
     }
 
@@ -263,7 +281,7 @@ impl ContainerStore {
         let mut names = self.names()?;
         if names.get(name).map(String::as_str) == Some(id) {
             names.remove(name);
-            write_json_atomic(&self.dir.join("names.json"), &names)?;
+            self.write_names(&names)?;
         }
         Ok(())
     }
@@ -271,7 +289,8 @@ impl ContainerStore {
     /// Writes a record (atomically) into its container's directory, which
     /// must exist.
     pub fn write(&self, record: &Record) -> Result<()> {
-        write_json_atomic(&self.dir_of(&record.id).join("config.json"), record)
+        let path = self.dir_of(&record.id).join("config.json");
+        write_json_with(&path, record, self.durability)
     }
 
     /// Reserves the name, creates the directory and writes the record: a
@@ -294,12 +313,27 @@ impl ContainerStore {
         serde_json::from_slice(&b).with_context(|| format!("parse {}", p.display()))
     }
 
-    /// Finds a container by name, full id, or unique id prefix.
+    /// Finds a container by full id, name, or unique id prefix (Docker's
+    /// order). A full id is read directly: one file, however many
+    /// containers there are.
     pub fn find(&self, name_or_id: &str) -> Result<Record> {
+        let hex = !name_or_id.is_empty() && name_or_id.chars().all(|c| c.is_ascii_hexdigit());
+        if hex && name_or_id.len() == 64 {
+            let p = self.dir_of(name_or_id).join("config.json");
+            match fs::read(&p) {
+                Ok(b) => {
+                    return serde_json::from_slice(&b)
+                        .with_context(|| format!("parse {}", p.display()));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("read {}", p.display())),
+            }
+        }
         if let Some(id) = self.names()?.get(name_or_id) {
             return self.get_by_id(id);
         }
-        if !name_or_id.is_empty() && name_or_id.chars().all(|c| c.is_ascii_hexdigit()) {
+        // A prefix is shorter than an id: a full id was looked up above.
+        if hex && name_or_id.len() < 64 {
             let hits: Vec<Record> = self
                 .list()?
                 .into_iter()
@@ -341,7 +375,7 @@ impl ContainerStore {
         let _lock = self.lock()?;
         let mut r = self.get_by_id(id)?;
         change(&mut r);
-        write_json_atomic(&self.dir_of(id).join("config.json"), &r)?;
+        self.write(&r)?;
         Ok(r)
     }
 
@@ -395,7 +429,7 @@ impl ContainerStore {
         let mut names = self.names()?;
         if names.get(&r.name) == Some(&r.id) {
             names.remove(&r.name);
-            write_json_atomic(&self.dir.join("names.json"), &names)?;
+            self.write_names(&names)?;
         }
         Ok(r)
     }
@@ -452,6 +486,53 @@ mod tests {
         store.remove("web", false).unwrap();
         assert!(store.find("web").is_err());
         store.create(&record(&"b".repeat(64), "web")).unwrap();
+    }
+
+    #[test]
+    fn a_volatile_store_keeps_the_same_records_and_names() {
+        let tmp = tempfile::tempdir().unwrap();
+        let durable = ContainerStore::new(tmp.path());
+        let volatile = ContainerStore::new(tmp.path()).volatile();
+        let kept = record(&"a".repeat(64), "kept");
+        durable.create(&kept).unwrap();
+        let gone = record(&"b".repeat(64), "gone");
+        volatile.create(&gone).unwrap();
+        // One index and one kind of record, whoever wrote them.
+        assert!(durable.create(&record(&"c".repeat(64), "gone")).is_err());
+        assert_eq!(durable.find("gone").unwrap(), gone);
+        volatile
+            .update(&gone.id, |r| r.status = Status::Running)
+            .unwrap();
+        assert_eq!(durable.find("gone").unwrap().status, Status::Running);
+        volatile.remove("gone", false).unwrap();
+        assert_eq!(durable.find("kept").unwrap(), kept);
+        assert!(durable.find("gone").is_err());
+        // No temporary file is left beside the records.
+        let stray: Vec<_> = fs::read_dir(tmp.path().join("containers"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp"))
+            .collect();
+        assert!(stray.is_empty(), "{stray:?}");
+    }
+
+    #[test]
+    fn find_reads_a_full_id_directly_and_scans_only_for_a_prefix() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ContainerStore::new(tmp.path());
+        let a = record(&format!("ab{}", "0".repeat(62)), "first");
+        let b = record(&format!("ac{}", "0".repeat(62)), "second");
+        store.create(&a).unwrap();
+        store.create(&b).unwrap();
+        // A full id needs no index: found even with names.json gone.
+        fs::remove_file(tmp.path().join("containers/names.json")).unwrap();
+        assert_eq!(store.find(&a.id).unwrap(), a);
+        assert_eq!(store.find("ab").unwrap(), a);
+        let err = store.find("a").unwrap_err();
+        assert!(format!("{err:#}").contains("ambiguous"), "{err:#}");
+        let err = store.find(&"f".repeat(64)).unwrap_err();
+        assert!(format!("{err:#}").contains("no such container"), "{err:#}");
     }
 
     #[test]
