@@ -23,6 +23,9 @@ ch03-overlayfs run busybox sh -c 'rm /dev/null; touch /dev/null
 # ANCHOR: devnull-node
 ch03-overlayfs run busybox sh -c 'stat -c "%F %t,%T" /dev/null; echo x > /dev/null; wc -c < /dev/null'
 # ANCHOR_END: devnull-node
+# ANCHOR: tty
+ch03-overlayfs run -t busybox sh -c 'tty; ls /dev/pts'
+# ANCHOR_END: tty
 # ANCHOR: pivot-shared
 $OLDPWD/scripts/busybox-rootfs.sh /tmp/lab/rootfs
 unshare -m sh -c 'mount --make-rshared /
