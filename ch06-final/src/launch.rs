@@ -93,19 +93,23 @@ fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Conta
 
 // ANCHOR: run_to_end
 /// Starts the container, tells `reporter`, waits for it, records how it
-/// ended and, with `--rm`, removes it. Returns its exit code.
+/// ended or, with `--rm`, removes it. Returns its exit code.
 fn run_to_end(
     root: &Path,
     launch: Launch,
     reporter: &mut Reporter,
     lock: Option<nix::fcntl::Flock<std::fs::File>>,
 ) -> Result<i32> {
-    let store = ContainerStore::new(root);
-    let id = launch.spec.id.clone();
     let auto_remove = launch.runtime.auto_remove;
+    // A --rm container's records need not survive a reboot: no fsync.
+    let store = match auto_remove {
+        true => ContainerStore::new(root).volatile(),
+        false => ContainerStore::new(root),
+    };
+    let id = launch.spec.id.clone();
     let started = assemble(root, &store, launch).and_then(Container::start);
     drop(lock);
-    let result = match started {
+    let (ran, code, result) = match started {
         Ok(running) => {
             let detached = reporter.is_detached();
             reporter.started(&id);
@@ -117,20 +121,31 @@ fn run_to_end(
             // current directory could be a mount point someone unmounts).
             let _ = std::env::set_current_dir("/");
             let waited = running.wait();
-            let code = waited.as_ref().map_or(125, |c| *c);
-            record_exit(&store, &id, true, code)?;
-            waited
+            (true, *waited.as_ref().unwrap_or(&125), waited)
         }
         Err(err) => {
             let code = err
                 .downcast_ref::<StartError>()
                 .map_or(125, |e| i32::from(e.code));
-            record_exit(&store, &id, false, code)?;
-            Err(err)
+            (false, code, Err(err))
         }
     };
+    // A --rm container is removed now; the record of its exit would be
+    // deleted a moment after it was written. If every hook cleaned up (the
+    // wait succeeded), its cgroup and network are gone already; otherwise
+    // `rm -f`'s full release runs. If the removal fails, the container
+    // stays, and its record says how it ended.
     if auto_remove && store.dir_of(&id).exists() {
-        remove::remove(root, &store, &id, true)?;
+        let removed = match result {
+            Ok(_) => remove::remove_released(&store, &id),
+            Err(_) => remove::remove(root, &store, &id, true),
+        };
+        if let Err(err) = removed {
+            let _ = record_exit(&store, &id, ran, code);
+            return Err(err);
+        }
+    } else {
+        record_exit(&store, &id, ran, code)?;
     }
     result
 }

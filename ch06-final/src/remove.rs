@@ -56,6 +56,15 @@ pub fn remove(
 }
 // ANCHOR_END: remove
 
+/// `--rm`, in the process that just reaped the container and ran every
+/// hook's cleanup without an error: the cgroup and the network are released
+/// already, so only the mounts check, the record, the layer and the name
+/// are left.
+pub fn remove_released(store: &ContainerStore, id: &str) -> Result<Record> {
+    detach_mounts_under(&store.dir_of(id))?;
+    store.remove(id, false)
+}
+
 /// SIGKILL through a pidfd (never a recycled pid), then wait for the exit.
 pub fn kill_and_wait(process: ProcessRef) -> Result<()> {
     if let Some(pidfd) = PidFd::open(process)? {

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use ch02_cgroups::cli::LimitArgs;
 use ch03_overlayfs::volumes::Volume;
 use ch04_images::containers::{ContainerStore, Record, is_zombie, process_start};
-use ch04_images::layers::write_json_atomic;
+use ch04_images::layers::{Durability, write_json_with};
 use ch05_network::cli::NetworkArgs;
 use ch05_network::ports::PortMapping;
 
@@ -189,9 +189,16 @@ impl Runtime {
         }
     }
 
-    /// Writes it (atomically) into the container's directory.
+    /// Writes it (atomically) into the container's directory. A `--rm`
+    /// container's is written without `fsync`: nobody needs it after a
+    /// reboot (see [`ContainerStore::volatile`]).
     pub fn write(&self, dir: &Path) -> Result<()> {
-        write_json_atomic(&dir.join(RUNTIME_FILE), self)
+        let durability = if self.auto_remove {
+            Durability::Volatile
+        } else {
+            Durability::Durable
+        };
+        write_json_with(&dir.join(RUNTIME_FILE), self, durability)
     }
 }
 

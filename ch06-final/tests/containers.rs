@@ -325,6 +325,45 @@ fn start_runs_the_same_container_again() {
     assert_eq!(env.ok(&["logs", "again"]), "1\n2\n");
 }
 
+/// `--rm` writes no exit record (the container is removed a moment later)
+/// and gives its name back; a kept container's exit is recorded, and `ps -a`
+/// shows it with its code. Both find each other's names by the index.
+#[test]
+fn rm_gives_the_name_back_and_a_kept_container_keeps_its_exit() {
+    if !testkit::require_root("rm_gives_the_name_back_and_a_kept_container_keeps_its_exit") {
+        return;
+    }
+    let env = Env::new();
+    let code = |args: &[&str]| env.md(args).status.code();
+    for _ in 0..2 {
+        let args = [
+            "run", "--rm", "--name", "once", "busybox", "sh", "-c", "exit 3",
+        ];
+        assert_eq!(code(&args), Some(3));
+    }
+    assert!(env.ids().is_empty(), "{:?}", env.ids());
+    assert_eq!(
+        code(&["run", "--name", "once", "busybox", "sh", "-c", "exit 4"]),
+        Some(4)
+    );
+    let ps = env.ok(&["ps", "-a"]);
+    let line = ps.lines().find(|l| l.contains("once")).expect("listed");
+    assert!(line.contains("Exited (4)"), "{ps}");
+    // The name is taken now, by a kept container, for --rm ones too.
+    let out = env.md(&["run", "--rm", "--name", "once", "busybox", "true"]);
+    assert_eq!(out.status.code(), Some(125));
+    assert!(stderr(&out).contains("already in use"), "{}", stderr(&out));
+    // Found by its full id as well as by its name.
+    let id = env.ids().pop().expect("one container");
+    assert_eq!(env.state(&id), ("exited".to_string(), 4));
+    assert_eq!(env.ok(&["rm", &id]).trim(), id);
+    assert!(env.ids().is_empty());
+    assert_eq!(
+        code(&["run", "--rm", "--name", "once", "busybox", "true"]),
+        Some(0)
+    );
+}
+
 /// `-e`, `--env-file` and `-w` on `run`; `--rm` with `-d`.
 #[test]
 fn run_environment_workdir_and_detached_rm() {
