@@ -7,8 +7,9 @@
 //!                                    namespace; inside it: eth0, address, route;
 //!                                    then the DNAT rules for the published ports
 //! enter     (child, before pivot)    `lo` up; bind the files into the rootfs
-//! cleanup   (parent, always)         delete the veth, release address and ports,
-//!                                    drop the rules, remove the files
+//! cleanup   (parent, always)         release address and ports, drop the rules,
+//!                                    remove the files
+//! drop      (parent, at the very end) wait for the kernel to remove the veth
 //! ```
 //!
 //! Everything an attachment creates is written down first (the endpoint
@@ -17,6 +18,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
 
 use anyhow::{Context, Result, anyhow, bail};
 use ch01_namespaces::lifecycle::Hook;
@@ -26,11 +28,11 @@ use nix::unistd::Pid;
 
 use crate::cli::NetworkArgs;
 use crate::files;
-use crate::iptables::{Iptables, desired_rules, port_rules};
-use crate::netlink::{self, Interface};
+use crate::iptables::{Iptables, Plan, change_plan, desired_rules, port_rules};
+use crate::netlink::{self, Interface, LinkWatch};
 use crate::network::{enable_ip_forward, sync_rules_from};
 use crate::ports::{self, PortMapping};
-use crate::state::{Endpoint, Store};
+use crate::state::{Durability, Endpoint, Store};
 
 /// `--network` values that mean "no network": the container keeps its own
 /// empty network namespace with only `lo`.
@@ -50,6 +52,10 @@ pub struct Network {
     files_dir: PathBuf,
     aliases: Vec<String>,
     endpoint: Option<Endpoint>,
+    /// The check of the chains of a start that changes no rule.
+    check: Option<JoinHandle<Result<()>>>,
+    /// The veth that the kernel is removing with the container's namespace.
+    veth: Option<LinkWatch>,
 }
 
 impl Network {
@@ -73,6 +79,8 @@ impl Network {
             files_dir: PathBuf::new(),
             aliases: Vec::new(),
             endpoint: None,
+            check: None,
+            veth: None,
         })
     }
 
@@ -138,7 +146,7 @@ impl Network {
             host_veth: veth_name(id, &endpoints)?,
             ports: self.ports.clone(),
         };
-        locked.save_ipam(&network.name, &ipam)?;
+        locked.save_ipam(&network.name, &ipam, Durability::Volatile)?;
         locked.save_endpoint(&endpoint)?;
         Ok(endpoint)
     }
@@ -146,7 +154,7 @@ impl Network {
 
     // ANCHOR: wire
     /// Everything between the host and the container's namespace.
-    fn wire(&self, endpoint: &Endpoint, pid: Pid) -> Result<()> {
+    fn wire(&mut self, endpoint: &Endpoint, pid: Pid) -> Result<()> {
         let store = Store::new(&self.root);
         let network = {
             let locked = store.lock()?;
@@ -167,27 +175,43 @@ impl Network {
             })?
         };
         netlink::create_veth(&endpoint.host_veth, &endpoint.bridge, pid)?;
-        // The rules are compared with what `iptables-save` shows; starting
-        // it (several ms: it loads its extensions) overlaps the setup of
-        // the container's side. If it cannot start, the comparison runs one.
-        let saved = Iptables::from_env().start_save().ok();
         let iface = Interface {
             address: endpoint.address,
             prefix: network.subnet.prefix_len(),
             gateway: network.gateway,
         };
+        enable_ip_forward()?;
+        if endpoint.ports.is_empty() {
+            // This container adds no rule: the chains only need checking
+            // (and repairing, if someone flushed them), which may finish
+            // while the container starts.
+            let root = self.root.clone();
+            self.check = Some(
+                std::thread::Builder::new()
+                    .name("check-chains".into())
+                    .spawn(move || check_chains(&root))
+                    .context("start a thread to check the iptables chains")?,
+            );
+            return netlink::configure_container(pid, iface);
+        }
+        // Its DNAT rules go into chains compared with what `iptables-save`
+        // shows; starting it (several ms) overlaps the setup of the
+        // container's side.
+        let saved = Iptables::from_env().start_save()?;
         netlink::configure_container(pid, iface)?;
         let locked = store.lock()?;
-        enable_ip_forward()?;
+        let networks = locked.networks()?;
+        let endpoints = locked.endpoints()?;
         // What the chains held before this container: the same records
         // without its ports.
-        let others: Vec<Endpoint> = locked
-            .endpoints()?
-            .into_iter()
+        let others: Vec<Endpoint> = endpoints
+            .iter()
             .filter(|e| e.container_id != endpoint.container_id)
+            .cloned()
             .collect();
-        let previous = desired_rules(&locked.networks()?, &others);
-        sync_rules_from(&locked, &previous, saved)
+        let previous = desired_rules(&networks, &others);
+        let desired = desired_rules(&networks, &endpoints);
+        sync_rules_from(&previous, &desired, Some(saved))
     }
     // ANCHOR_END: wire
 }
@@ -213,8 +237,8 @@ impl Hook for Network {
     }
 
     fn attach(&mut self, _spec: &Spec, pid: Pid) -> Result<()> {
-        match &self.endpoint {
-            Some(endpoint) => self.wire(endpoint, pid),
+        match self.endpoint.clone() {
+            Some(endpoint) => self.wire(&endpoint, pid),
             None => Ok(()),
         }
     }
@@ -235,8 +259,18 @@ impl Hook for Network {
 
     fn cleanup(&mut self, spec: &Spec) -> Result<()> {
         let files = files::remove_files(&self.files_dir);
+        if let Some(check) = self.check.take() {
+            // The container ran either way; say what went wrong.
+            match check.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => eprintln!("warning: check mydocker's iptables chains: {e:#}"),
+                Err(_) => eprintln!("warning: the thread checking the iptables chains panicked"),
+            }
+        }
         let network = if self.network.is_some() {
-            release_container(&self.root, &spec.id)
+            let (released, veth) = release(&self.root, &spec.id);
+            self.veth = veth;
+            released
         } else {
             Ok(())
         };
@@ -244,63 +278,111 @@ impl Hook for Network {
         network.and(files)
     }
 }
-// ANCHOR_END: hook
 
-// ANCHOR: release
-/// Undoes container `id`'s network attachment from what is on disk: deletes
-/// its veth, releases its address and ports, and deletes its DNAT rules. Does nothing for a container without one, so it is safe to call
-/// for any container, any number of times (chapter 6 calls it for containers
-/// whose `mydocker` process died).
-pub fn release_container(root: &Path, id: &str) -> Result<()> {
-    let store = Store::new(root);
-    if !store.exists() {
-        return Ok(());
-    }
-    let locked = store.lock()?;
-    let endpoint = locked.endpoint(id)?;
-    let mut first_error = None;
-    // Only its DNAT rules were its own. Their deletion starts first: on
-    // nf_tables it ends with a grace period, which passes meanwhile.
-    let iptables = Iptables::from_env();
-    let removal = match &endpoint {
-        Some(endpoint) => iptables.start_remove(&port_rules(endpoint)),
-        None => Ok(None),
-    };
-    for network in locked.networks()? {
-        let mut ipam = locked.ipam(&network)?;
-        if !ipam.release(id).is_empty() {
-            if let Err(e) = locked.save_ipam(&network.name, &ipam) {
-                first_error.get_or_insert(e);
+impl Drop for Network {
+    /// The last thing the hook does, after every other hook's cleanup: the
+    /// kernel removed the veth with the container's namespace meanwhile,
+    /// or is about to. Waiting for it here, not in `cleanup`, lets the
+    /// other hooks' work (unmounting, removing cgroups) overlap that
+    /// teardown; waiting at all means that when `run` returns, nothing of
+    /// the container is left on the host.
+    fn drop(&mut self) {
+        if let Some(veth) = self.veth.take() {
+            if let Err(e) = veth.wait(VETH_PATIENCE) {
+                eprintln!("warning: remove the veth of the container: {e:#}");
             }
         }
     }
-    if let Some(endpoint) = &endpoint {
-        if let Err(e) = locked.remove_endpoint(id) {
-            first_error.get_or_insert(e);
-        }
-        // The veth pair dies with the container's namespace, which the
-        // kernel is usually tearing down by now. Let it finish, and delete
-        // the veth only if something still holds the namespace.
-        if let Err(e) = netlink::await_link_gone(&endpoint.host_veth, VETH_PATIENCE) {
-            first_error.get_or_insert(e);
-        }
+}
+// ANCHOR_END: hook
+
+/// Compares mydocker's chains with the records and rewrites them if they
+/// differ: what a start that adds no rule does, on a thread of its own.
+fn check_chains(root: &Path) -> Result<()> {
+    let iptables = Iptables::from_env();
+    let current = iptables.current()?;
+    let locked = Store::new(root).lock()?;
+    let desired = desired_rules(&locked.networks()?, &locked.endpoints()?);
+    match change_plan(&desired, &desired, &current) {
+        Plan::Nothing => Ok(()),
+        Plan::Change(_) | Plan::Rewrite => iptables.apply(&desired),
     }
-    // If the rules were not what the records said, rewrite the chains from
-    // the records.
-    let removed = match removal {
-        Ok(Some(restore)) => restore.finish(),
-        Ok(None) => Ok(()),
-        Err(e) => Err(e),
-    };
-    if removed.is_err() {
-        let desired = desired_rules(&locked.networks()?, &locked.endpoints()?);
-        if let Err(e) = iptables.apply(&desired) {
-            first_error.get_or_insert(e);
-        }
-    }
-    first_error
-        .map_or(Ok(()), Err)
+}
+
+// ANCHOR: release
+/// Undoes container `id`'s network attachment from what is on disk: deletes
+/// its veth, releases its address and ports, and deletes its DNAT rules.
+/// Does nothing for a container without one, so it is safe to call for
+/// any container, any number of times (chapter 6 calls it for containers
+/// whose `mydocker` process died).
+pub fn release_container(root: &Path, id: &str) -> Result<()> {
+    let (released, veth) = release(root, id);
+    let gone = veth.map_or(Ok(false), |veth| veth.wait(VETH_PATIENCE));
+    released
+        .and(gone.map(drop))
         .with_context(|| format!("release the network of container {}", short(id)))
+}
+
+/// [`release_container`] but the wait for the veth: returns a watch on it,
+/// if it is still there.
+fn release(root: &Path, id: &str) -> (Result<()>, Option<LinkWatch>) {
+    let store = Store::new(root);
+    if !store.exists() {
+        return (Ok(()), None);
+    }
+    let mut veth = None;
+    let released = (|| {
+        let locked = store.lock()?;
+        let endpoint = locked.endpoint(id)?;
+        let mut first_error = None;
+        // Only its DNAT rules were its own. Their deletion starts first: on
+        // nf_tables it ends with a grace period, which passes meanwhile.
+        let iptables = Iptables::from_env();
+        let removal = match &endpoint {
+            Some(endpoint) => iptables.start_remove(&port_rules(endpoint)),
+            None => Ok(None),
+        };
+        // The veth pair dies with the container's namespace, which the
+        // kernel is usually tearing down by now. The watch lets it finish,
+        // and deletes the veth only if something still holds the namespace.
+        if let Some(endpoint) = &endpoint {
+            match LinkWatch::new(&endpoint.host_veth) {
+                Ok(watch) => veth = watch,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        let networks = locked.networks()?;
+        for network in &networks {
+            let mut ipam = locked.ipam(network)?;
+            if !ipam.release(id).is_empty() {
+                if let Err(e) = locked.save_ipam(&network.name, &ipam, Durability::Volatile) {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if endpoint.is_some() {
+            if let Err(e) = locked.remove_endpoint(id) {
+                first_error.get_or_insert(e);
+            }
+        }
+        // If the rules were not what the records said, rewrite the chains
+        // from the records.
+        let removed = match removal {
+            Ok(Some(restore)) => restore.finish(),
+            Ok(None) => Ok(()),
+            Err(e) => Err(e),
+        };
+        if removed.is_err() {
+            let desired = desired_rules(&networks, &locked.endpoints()?);
+            if let Err(e) = iptables.apply(&desired) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    })();
+    (released, veth)
 }
 // ANCHOR_END: release
 

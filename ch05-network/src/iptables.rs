@@ -41,7 +41,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow, bail};
 
 use crate::state::{Endpoint, NetworkRecord};
 
@@ -530,27 +530,32 @@ impl Iptables {
         &self.program
     }
 
-    /// The current state of mydocker's chains.
+    /// The current state of mydocker's chains: runs `iptables-save` and
+    /// reads them out of its answer.
     pub fn current(&self) -> Result<BTreeMap<Table, TableState>> {
-        self.start_save()?.finish()
+        let command = format!("{}-save", self.program);
+        let out = Command::new(&command)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("run {command}"))?;
+        if !out.status.success() {
+            bail!("{command} failed: {}", first_line(&out.stderr));
+        }
+        Ok(parse_save(&String::from_utf8_lossy(&out.stdout)))
     }
 
-    /// Starts `iptables-save` and returns at once: [`Save::finish`] reads
-    /// its answer later. Starting the command (it loads its extensions)
-    /// costs several milliseconds, which a container's start spends on
-    /// other things meanwhile.
+    /// Runs [`Iptables::current`] on a thread of its own and returns at
+    /// once: [`Save::finish`] takes its answer later. Starting the command
+    /// costs several milliseconds (the thread that spawns a process waits
+    /// until it has exec'd, then it loads its extensions), which the
+    /// caller spends on other things meanwhile.
     pub fn start_save(&self) -> Result<Save> {
-        let command = format!("{}-save", self.program);
-        let child = Command::new(&command)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("run {command}"))?;
-        Ok(Save {
-            command,
-            child: Some(child),
-        })
+        let iptables = self.clone();
+        let thread = std::thread::Builder::new()
+            .name("iptables-save".into())
+            .spawn(move || iptables.current())
+            .context("start a thread for iptables-save")?;
+        Ok(Save { thread })
     }
 
     // ANCHOR: apply
@@ -677,33 +682,18 @@ impl Drop for Restore {
 }
 
 /// An `iptables-save` that runs while its caller does something else.
-/// Dropped unfinished, it is killed and reaped (it only reads).
+/// Dropped unfinished, its thread is left to end on its own (it only reads).
 #[derive(Debug)]
 pub struct Save {
-    command: String,
-    child: Option<Child>,
+    thread: std::thread::JoinHandle<Result<BTreeMap<Table, TableState>>>,
 }
 
 impl Save {
-    /// Waits for the answer and reads mydocker's chains out of it.
-    pub fn finish(mut self) -> Result<BTreeMap<Table, TableState>> {
-        let child = self.child.take().expect("a save is finished once");
-        let out = child
-            .wait_with_output()
-            .with_context(|| format!("wait for {}", self.command))?;
-        if !out.status.success() {
-            bail!("{} failed: {}", self.command, first_line(&out.stderr));
-        }
-        Ok(parse_save(&String::from_utf8_lossy(&out.stdout)))
-    }
-}
-
-impl Drop for Save {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
+    /// Waits for the answer: mydocker's chains as `iptables-save` showed them.
+    pub fn finish(self) -> Result<BTreeMap<Table, TableState>> {
+        self.thread
+            .join()
+            .map_err(|_| anyhow!("the iptables-save thread panicked"))?
     }
 }
 

@@ -17,6 +17,8 @@ use std::fs::File;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
 use std::os::fd::AsRawFd;
+use std::pin::Pin;
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use futures_util::{StreamExt, TryStreamExt};
@@ -203,42 +205,91 @@ pub fn delete_link(name: &str) -> Result<bool> {
 /// (`rcu_barrier`, about 20 ms on the book's machine); listening for the
 /// kernel's own `RTM_DELLINK` does not. Only if the namespace is still
 /// held (someone has it open) does the deletion fall to us.
-pub fn await_link_gone(name: &str, patience: std::time::Duration) -> Result<bool> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-        .context("build a tokio runtime for netlink")?;
-    runtime.block_on(async move {
-        // Subscribed before looking, so a removal in between is not missed.
-        let (connection, handle, mut events) =
-            new_multicast_connection(&[MulticastGroup::Link]).context("open a netlink socket")?;
-        let connection = tokio::spawn(connection);
-        let result = async {
-            let Some(index) = link_index(&handle, name).await? else {
-                return Ok(false);
-            };
-            let removed = async {
-                while let Some((message, _)) = events.next().await {
-                    if let NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(link)) =
-                        message.payload
-                    {
-                        if link.header.index == index {
-                            return true;
-                        }
+pub fn await_link_gone(name: &str, patience: Duration) -> Result<bool> {
+    match LinkWatch::new(name)? {
+        Some(watch) => watch.wait(patience),
+        None => Ok(false),
+    }
+}
+
+/// A watch on the removal of one link, set up now and waited for later:
+/// the kernel queues its `RTM_DELLINK` on the watch's socket meanwhile, so
+/// the caller can do other work while the kernel tears the link down.
+pub struct LinkWatch {
+    name: String,
+    runtime: tokio::runtime::Runtime,
+    connection: tokio::task::JoinHandle<()>,
+    handle: Handle,
+    removed: Pin<Box<dyn Future<Output = bool> + Send>>,
+}
+
+impl LinkWatch {
+    /// Starts watching link `name`; `None` if there is no such link (it is
+    /// gone already).
+    pub fn new(name: &str) -> Result<Option<LinkWatch>> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .context("build a tokio runtime for netlink")?;
+        let (connection, handle, mut events, index) = runtime.block_on(async {
+            // Subscribed before looking, so a removal in between is not missed.
+            let (connection, handle, events) = new_multicast_connection(&[MulticastGroup::Link])
+                .context("open a netlink socket")?;
+            let connection = tokio::spawn(connection);
+            match link_index(&handle, name).await {
+                Ok(index) => Ok((connection, handle, events, index)),
+                Err(e) => {
+                    connection.abort();
+                    Err(e)
+                }
+            }
+        })?;
+        let Some(index) = index else {
+            connection.abort();
+            return Ok(None);
+        };
+        let removed = Box::pin(async move {
+            while let Some((message, _)) = events.next().await {
+                if let NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelLink(link)) =
+                    message.payload
+                {
+                    if link.header.index == index {
+                        return true;
                     }
                 }
-                false
-            };
-            if tokio::time::timeout(patience, removed).await == Ok(true) {
-                return Ok(false);
             }
-            delete(&handle, name).await
-        }
-        .await;
-        connection.abort();
-        result
-    })
+            false
+        });
+        Ok(Some(LinkWatch {
+            name: name.to_string(),
+            runtime,
+            connection,
+            handle,
+            removed,
+        }))
+    }
+
+    /// Waits up to `patience` for the link's `RTM_DELLINK`, then deletes
+    /// the link if it is still there; true if it had to.
+    pub fn wait(self, patience: Duration) -> Result<bool> {
+        let LinkWatch {
+            name,
+            runtime,
+            connection,
+            handle,
+            removed,
+        } = self;
+        runtime.block_on(async move {
+            let result = if tokio::time::timeout(patience, removed).await == Ok(true) {
+                Ok(false)
+            } else {
+                delete(&handle, &name).await
+            };
+            connection.abort();
+            result
+        })
+    }
 }
 // ANCHOR_END: await_link_gone
 

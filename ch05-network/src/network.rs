@@ -13,7 +13,7 @@ use anyhow::{Context, Result, bail};
 use crate::ipam::{Ipam, Subnet};
 use crate::iptables::{Iptables, Rule, Save, desired_rules};
 use crate::netlink;
-use crate::state::{Locked, NetworkRecord, Store, now_rfc3339};
+use crate::state::{Durability, Locked, NetworkRecord, Store, now_rfc3339};
 
 /// The only driver this chapter knows.
 pub const BRIDGE_DRIVER: &str = "bridge";
@@ -67,14 +67,13 @@ pub fn sync_rules(locked: &Locked) -> Result<()> {
 }
 
 /// Brings mydocker's iptables chains from `previous` (the rules of the
-/// records before a container came) to the rules of the records now,
-/// sending only the difference when the chains still hold `previous` (as
-/// `saved` shows them, an `iptables-save` started earlier, if any). Called,
-/// under the lock, when a container is attached.
-pub fn sync_rules_from(locked: &Locked, previous: &[Rule], saved: Option<Save>) -> Result<()> {
-    let networks = locked.networks()?;
-    let endpoints = locked.endpoints()?;
-    Iptables::from_env().apply_change(previous, &desired_rules(&networks, &endpoints), saved)
+/// records before a container came) to `desired` (the rules of the records
+/// now), sending only the difference when the chains still hold `previous`
+/// (as `saved` shows them, an `iptables-save` started earlier, if any).
+/// Called, under the lock, when a container with published ports is
+/// attached.
+pub fn sync_rules_from(previous: &[Rule], desired: &[Rule], saved: Option<Save>) -> Result<()> {
+    Iptables::from_env().apply_change(previous, desired, saved)
 }
 // ANCHOR_END: sync
 
@@ -128,7 +127,7 @@ pub fn create(root: &Path, name: &str, driver: &str, subnet: &str) -> Result<Net
     };
     netlink::create_bridge(&record.bridge, subnet.gateway, subnet.prefix_len())?;
     let result = (|| {
-        locked.save_ipam(name, &Ipam::new(&subnet))?;
+        locked.save_ipam(name, &Ipam::new(&subnet), Durability::Durable)?;
         locked.save_network(&record)?;
         enable_ip_forward()?;
         sync_rules(&locked)

@@ -9,7 +9,9 @@
 //! ```
 //!
 //! Every file is JSON, written to a temporary name and renamed over the old
-//! one, so a reader never sees half a record. Several `mydocker` processes may
+//! one, so a reader never sees half a record. Only a network's own record
+//! is flushed to the disk first (`fsync`): the addresses and endpoints
+//! describe live containers, which a power cut ends anyway. Several `mydocker` processes may
 //! run at once (twenty `run`s started together), so every change happens
 //! while holding an exclusive `flock` on `.lock`: read, decide, write, unlock.
 
@@ -20,6 +22,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
+pub use ch04_images::layers::Durability;
 use ipnet::Ipv4Net;
 use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
@@ -171,10 +174,14 @@ impl Locked {
         Ok(out)
     }
 
-    /// Writes a network's record.
+    /// Writes a network's record, durably: it must outlive a reboot.
     pub fn save_network(&self, record: &NetworkRecord) -> Result<()> {
         check_file_name(&record.name)?;
-        write_json(&self.network_path(&record.name), record)
+        write_json(
+            &self.network_path(&record.name),
+            record,
+            Durability::Durable,
+        )
     }
 
     /// Removes a network's record and its IPAM record (absent is fine).
@@ -190,10 +197,12 @@ impl Locked {
             .unwrap_or_else(|| Ipam::new(&network.subnet())))
     }
 
-    /// Writes the IPAM record of network `name`.
-    pub fn save_ipam(&self, name: &str, ipam: &Ipam) -> Result<()> {
+    /// Writes the IPAM record of network `name`. Its allocations belong to
+    /// running containers, so a container's start and exit write it
+    /// [`Durability::Volatile`]: see [`write_json`].
+    pub fn save_ipam(&self, name: &str, ipam: &Ipam, durability: Durability) -> Result<()> {
         check_file_name(name)?;
-        write_json(&self.ipam_path(name), ipam)
+        write_json(&self.ipam_path(name), ipam, durability)
     }
 
     /// The endpoint of container `id`, if it has one.
@@ -214,10 +223,15 @@ impl Locked {
         Ok(out)
     }
 
-    /// Writes a container's endpoint.
+    /// Writes a container's endpoint, without `fsync`: it lives as long as
+    /// the container runs (see [`write_json`]).
     pub fn save_endpoint(&self, endpoint: &Endpoint) -> Result<()> {
         check_file_name(&endpoint.container_id)?;
-        write_json(&self.endpoint_path(&endpoint.container_id), endpoint)
+        write_json(
+            &self.endpoint_path(&endpoint.container_id),
+            endpoint,
+            Durability::Volatile,
+        )
     }
 
     /// Removes a container's endpoint (absent is fine).
@@ -272,10 +286,18 @@ pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
 }
 
 // ANCHOR: write_json
-/// Writes `value` as JSON to a temporary file beside `path`, flushes it to
-/// disk, and renames it over `path`: rename(2) replaces the old file in one
-/// step, so readers see the old record or the new one, never a mix.
-pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+/// Writes `value` as JSON to a temporary file beside `path` and renames it
+/// over `path`: rename(2) replaces the old file in one step, so readers see
+/// the old record or the new one, never a mix.
+///
+/// [`Durability::Durable`] flushes the file to the disk (`fsync`) before the
+/// rename, so the new record also survives a power cut: a network must
+/// outlive a reboot. The addresses and endpoints of running containers are
+/// written [`Durability::Volatile`], without that wait (milliseconds on a
+/// busy disk, three times per container): a power cut ends every container
+/// anyway, and a journaling file system brings back its records, if at all,
+/// together with the container's own, whose removal then releases them.
+pub fn write_json<T: Serialize>(path: &Path, value: &T, durability: Durability) -> Result<()> {
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -286,7 +308,9 @@ pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
     let result = (|| {
         let mut file = File::create(&tmp)?;
         file.write_all(text.as_bytes())?;
-        file.sync_all()?;
+        if durability == Durability::Durable {
+            file.sync_all()?;
+        }
         fs::rename(&tmp, path)
     })();
     if result.is_err() {
@@ -366,7 +390,9 @@ mod tests {
         locked.save_network(&record).unwrap();
         let mut ipam = locked.ipam(&record).unwrap();
         ipam.allocate("c1").unwrap();
-        locked.save_ipam("testbridge", &ipam).unwrap();
+        locked
+            .save_ipam("testbridge", &ipam, Durability::Volatile)
+            .unwrap();
         let endpoint = Endpoint {
             container_id: "c1".into(),
             network: "testbridge".into(),
