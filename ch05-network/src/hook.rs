@@ -9,7 +9,8 @@
 //! enter     (child, before pivot)    `lo` up; bind the files into the rootfs
 //! cleanup   (parent, always)         release address and ports, drop the rules,
 //!                                    remove the files
-//! drop      (parent, at the very end) wait for the kernel to remove the veth
+//! drop      (parent, at the very end) wait for the kernel to remove the veth,
+//!                                    and for the check of the chains
 //! ```
 //!
 //! Everything an attachment creates is written down first (the endpoint
@@ -259,14 +260,6 @@ impl Hook for Network {
 
     fn cleanup(&mut self, spec: &Spec) -> Result<()> {
         let files = files::remove_files(&self.files_dir);
-        if let Some(check) = self.check.take() {
-            // The container ran either way; say what went wrong.
-            match check.join() {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => eprintln!("warning: check mydocker's iptables chains: {e:#}"),
-                Err(_) => eprintln!("warning: the thread checking the iptables chains panicked"),
-            }
-        }
         let network = if self.network.is_some() {
             let (released, veth) = release(&self.root, &spec.id);
             self.veth = veth;
@@ -282,14 +275,23 @@ impl Hook for Network {
 impl Drop for Network {
     /// The last thing the hook does, after every other hook's cleanup: the
     /// kernel removed the veth with the container's namespace meanwhile,
-    /// or is about to. Waiting for it here, not in `cleanup`, lets the
-    /// other hooks' work (unmounting, removing cgroups) overlap that
-    /// teardown; waiting at all means that when `run` returns, nothing of
-    /// the container is left on the host.
+    /// or is about to, and the check of the chains (a short-lived container
+    /// may end before it does) has finished or is about to. Waiting for
+    /// both here, not in `cleanup`, lets them overlap each other and the
+    /// other hooks' work (unmounting, removing cgroups); waiting at all
+    /// means that when `run` returns, nothing of the container is left.
     fn drop(&mut self) {
         if let Some(veth) = self.veth.take() {
             if let Err(e) = veth.wait(VETH_PATIENCE) {
                 eprintln!("warning: remove the veth of the container: {e:#}");
+            }
+        }
+        if let Some(check) = self.check.take() {
+            // The container ran either way; say what went wrong.
+            match check.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => eprintln!("warning: check mydocker's iptables chains: {e:#}"),
+                Err(_) => eprintln!("warning: the thread checking the iptables chains panicked"),
             }
         }
     }
