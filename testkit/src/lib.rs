@@ -9,6 +9,7 @@
 
 pub mod lab;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -28,7 +29,9 @@ pub fn require_root(test: &str) -> bool {
     if std::env::var(NO_SKIP_VAR).is_ok_and(|v| v == "1") {
         panic!("{reason}, and {NO_SKIP_VAR}=1 forbids skipping");
     }
-    eprintln!("{reason}");
+    // Straight to the stderr file: the test harness captures eprintln! of
+    // passing tests, and a skip must be seen, with its reason.
+    let _ = writeln!(std::io::stderr(), "{reason}");
     false
 }
 
