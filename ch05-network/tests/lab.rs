@@ -435,16 +435,8 @@ fn forward_drop_needs_the_faq_rules() {
 
     // Any change rewrites mydocker's chains from its records: a third
     // container puts the rules back.
-    let d3 = f.start(&[
-        "run",
-        "--network",
-        "testbridge",
-        "busybox",
-        "sh",
-        "-c",
-        "echo ready",
-    ]);
-    assert!(d3.finish().success());
+    let d3 = f.md_ok(&["run", "--network", "testbridge", "busybox", "echo", "ready"]);
+    assert_eq!(d3, "ready\n");
     assert!(
         d1.pings("192.168.10.3"),
         "the rules are back, d1 reaches d2 again"
