@@ -218,6 +218,9 @@ pub fn await_link_gone(name: &str, patience: Duration) -> Result<bool> {
 pub struct LinkWatch {
     name: String,
     runtime: tokio::runtime::Runtime,
+    /// The socket that receives the link events.
+    events_connection: tokio::task::JoinHandle<()>,
+    /// The socket for requests (the lookup, a deletion).
     connection: tokio::task::JoinHandle<()>,
     handle: Handle,
     removed: Pin<Box<dyn Future<Output = bool> + Send>>,
@@ -232,20 +235,37 @@ impl LinkWatch {
             .enable_time()
             .build()
             .context("build a tokio runtime for netlink")?;
-        let (connection, handle, mut events, index) = runtime.block_on(async {
-            // Subscribed before looking, so a removal in between is not missed.
-            let (connection, handle, events) = new_multicast_connection(&[MulticastGroup::Link])
-                .context("open a netlink socket")?;
-            let connection = tokio::spawn(connection);
-            match link_index(&handle, name).await {
-                Ok(index) => Ok((connection, handle, events, index)),
-                Err(e) => {
-                    connection.abort();
-                    Err(e)
+        let (events_connection, connection, handle, mut events, index) =
+            runtime.block_on(async {
+                // Subscribed before looking, so a removal in between is not missed.
+                let (events_connection, _, events) =
+                    new_multicast_connection(&[MulticastGroup::Link])
+                        .context("open a netlink socket for link events")?;
+                let events_connection = tokio::spawn(events_connection);
+                // Requests go over a socket of their own. The subscribed one
+                // receives every link event of the namespace, and when many
+                // containers start or stop at once its receive buffer overflows:
+                // the kernel then drops what does not fit, the answer to a
+                // request included, and that request would wait forever.
+                let (connection, handle, _) = match new_connection() {
+                    Ok(c) => c,
+                    Err(e) => {
+                        events_connection.abort();
+                        return Err(anyhow::Error::new(e).context("open a netlink socket"));
+                    }
+                };
+                let connection = tokio::spawn(connection);
+                match link_index(&handle, name).await {
+                    Ok(index) => Ok((events_connection, connection, handle, events, index)),
+                    Err(e) => {
+                        events_connection.abort();
+                        connection.abort();
+                        Err(e)
+                    }
                 }
-            }
-        })?;
+            })?;
         let Some(index) = index else {
+            events_connection.abort();
             connection.abort();
             return Ok(None);
         };
@@ -264,6 +284,7 @@ impl LinkWatch {
         Ok(Some(LinkWatch {
             name: name.to_string(),
             runtime,
+            events_connection,
             connection,
             handle,
             removed,
@@ -276,6 +297,7 @@ impl LinkWatch {
         let LinkWatch {
             name,
             runtime,
+            events_connection,
             connection,
             handle,
             removed,
@@ -286,6 +308,7 @@ impl LinkWatch {
             } else {
                 delete(&handle, &name).await
             };
+            events_connection.abort();
             connection.abort();
             result
         })
