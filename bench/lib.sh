@@ -13,6 +13,11 @@
 # also when interrupted.
 
 set -euo pipefail
+# A part that fails says where: under `set -e` a command may fail silently
+# (its own message sent to /dev/null), and the page only learns "failed".
+# (Only while `set -e` holds: cleanup runs with it off, failures allowed.)
+on_error() { [[ $- == *e* ]] && echo "bench: ${0##*/}, line $2: exit status $1" >&2; return 0; }
+trap 'on_error $? $LINENO' ERR
 
 BENCH=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(dirname "$BENCH")

@@ -58,6 +58,18 @@ while i < len(text):
     obj, i = dec.raw_decode(text, i)
     c = obj[0]
     print(c["State"]["Pid"], c.get("Supervisor") or 0)')
+# Each process as "PID START": the kernel hands out pids again (here
+# pid_max is 32768 and a run starts thousands of processes), so a pid alone
+# may name someone else's process by the time of the final check.
+stat_of() { # PID -> the fields of /proc/PID/stat after the command name
+    local s
+    s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+    echo "${s##*) }"
+}
+start_of() { local f; f=($(stat_of "$1")) && echo "${f[19]}"; }
+procs=$(for p in $(echo "$pids" | awk '{print $1, $2}'); do
+    [ "$p" -gt 0 ] && echo "$p $(start_of "$p" || echo gone)"
+done || true)
 supervisor_rss=0
 for sup in $(echo "$pids" | awk '{print $2}'); do
     [ "$sup" -gt 0 ] || continue
@@ -86,12 +98,14 @@ rm_total=$(($(now_ns) - t0))
 # What must be gone now, each check one line of evidence.
 left=()
 [ -z "$(lmd ps -a -q)" ] || left+=("containers listed by ps -a")
-# alive PID: it exists and is not a zombie (an exited supervisor waits for
-# the machine's init to reap it: that is not ours to hurry).
-alive() { [ -r "/proc/$1/stat" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
-for p in $(echo "$pids" | awk '{print $1, $2}'); do
-    [ "$p" -gt 0 ] && alive "$p" && left+=("process $p ($(cat /proc/"$p"/comm 2>/dev/null))")
-done
+# alive PID START: that very process exists and is not a zombie (an exited
+# supervisor waits for the machine's init to reap it: not ours to hurry).
+alive() { local f; f=($(stat_of "$1")) && [ "${f[0]}" != Z ] && [ "${f[19]}" = "$2" ]; }
+while read -r p start; do
+    if alive "$p" "$start"; then
+        left+=("process $p ($(cat "/proc/$p/comm" 2>/dev/null || echo gone))")
+    fi
+done <<<"$procs"
 for h in /sys/fs/cgroup/*/; do
     [ -e "$h$CGROUP_PARENT" ] && left+=("cgroup $h$CGROUP_PARENT")
 done
