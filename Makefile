@@ -24,7 +24,7 @@ TARGET_DIR   ?= $(CURDIR)/target
 export CARGO_TARGET_DIR := $(TARGET_DIR)
 IMAGE_TAR    ?= /root/busybox.tar
 # Debian packages the chapters and their tests use.
-APT_PACKAGES := busybox-static iptables iproute2 util-linux procps kmod skopeo umoci python3
+APT_PACKAGES := busybox-static iptables iproute2 util-linux procps kmod skopeo umoci python3 attr jq
 ROOT         := $(shell id -u)
 
 LAB_NAME     ?= mdlab
