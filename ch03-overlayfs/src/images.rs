@@ -19,7 +19,7 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
 use nix::fcntl::AtFlags;
-use nix::fcntl::{Flock, FlockArg, OFlag, OpenHow, ResolveFlag, openat2};
+use nix::fcntl::{Flock, FlockArg, OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{Mode, SFlag, UtimensatFlags, fchmodat, mknodat, utimensat};
 use nix::sys::time::TimeSpec;
 use nix::unistd::{Gid, Uid, fchownat};
@@ -182,7 +182,7 @@ fn make_node<R: std::io::Read>(dest: &Path, entry: &tar::Entry<'_, R>) -> Result
     let how = OpenHow::new()
         .flags(OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC)
         .resolve(ResolveFlag::RESOLVE_IN_ROOT);
-    let dir = openat2(root.as_fd(), &parent_path, how)
+    let dir = crate::volumes::openat2_retrying(root.as_fd(), &parent_path, how)
         .with_context(|| format!("open {} inside the image", parent_path.display()))?;
 
     let kind = header.entry_type();

@@ -165,6 +165,27 @@ fn is_dir(fd: BorrowedFd<'_>) -> Result<bool> {
     Ok(SFlag::from_bits_truncate(stat.st_mode) & SFlag::S_IFMT == SFlag::S_IFDIR)
 }
 
+/// `openat2(2)`, tried again while it fails with `EAGAIN`. To resolve a `..`
+/// under `RESOLVE_IN_ROOT` or `RESOLVE_BENEATH`, the kernel must be sure no
+/// mount or rename elsewhere on the machine moved the path meanwhile; when
+/// one did, it cannot prove the `..` stayed inside and refuses, asking the
+/// caller to retry. A busy machine (other containers starting) makes that
+/// happen now and then; an attacker cannot make it succeed wrongly.
+pub(crate) fn openat2_retrying<P: ?Sized + nix::NixPath>(
+    dir: BorrowedFd<'_>,
+    path: &P,
+    how: OpenHow,
+) -> nix::Result<OwnedFd> {
+    const TRIES: usize = 100;
+    let mut tries = 1;
+    loop {
+        match openat2(dir, path, how) {
+            Err(Errno::EAGAIN) if tries < TRIES => tries += 1,
+            result => return result,
+        }
+    }
+}
+
 /// How to resolve a path inside a root: symlinks are followed, but `/` and
 /// `..` stop at the root, and `/proc` magic links are refused.
 fn in_root(flags: OFlag) -> OpenHow {
@@ -231,15 +252,15 @@ fn open_in_root(root: BorrowedFd<'_>, parts: &[OsString], dir: bool) -> Result<O
     if parts.is_empty() {
         bail!("cannot mount over the root itself");
     }
-    let mut parent =
-        openat2(root, ".", in_root(OFlag::O_PATH | OFlag::O_DIRECTORY)).context("open the root")?;
+    let mut parent = openat2_retrying(root, ".", in_root(OFlag::O_PATH | OFlag::O_DIRECTORY))
+        .context("open the root")?;
     for (i, name) in parts.iter().enumerate() {
         let last = i + 1 == parts.len();
         let want_dir = !last || dir;
         let prefix: PathBuf = parts[..=i].iter().collect();
         // Resolve the whole prefix again from the root: each symlink met on
         // the way is interpreted inside the root.
-        let fd = match openat2(root, &prefix, in_root(OFlag::O_PATH)) {
+        let fd = match openat2_retrying(root, &prefix, in_root(OFlag::O_PATH)) {
             Ok(fd) => fd,
             Err(Errno::ENOENT) => {
                 // Create it in the parent we resolved, which is inside the
@@ -272,7 +293,7 @@ fn open_in_root(root: BorrowedFd<'_>, parts: &[OsString], dir: bool) -> Result<O
                 let how = OpenHow::new()
                     .flags(OFlag::O_PATH | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC)
                     .resolve(ResolveFlag::RESOLVE_BENEATH | ResolveFlag::RESOLVE_NO_SYMLINKS);
-                openat2(parent.as_fd(), name.as_os_str(), how)
+                openat2_retrying(parent.as_fd(), name.as_os_str(), how)
                     .with_context(|| format!("open {}", shown(i + 1)))?
             }
             Err(err) => return Err(err).with_context(|| format!("resolve {}", shown(i + 1))),
@@ -304,7 +325,7 @@ fn make_readonly(root: BorrowedFd<'_>, parts: &[OsString]) -> Result<()> {
     let rel: PathBuf = parts.iter().collect();
     // Resolving the path again now crosses into the new mount: the
     // descriptor is the mount's root.
-    let top = openat2(root, &rel, in_root(OFlag::O_PATH)).context("open the new mount")?;
+    let top = openat2_retrying(root, &rel, in_root(OFlag::O_PATH)).context("open the new mount")?;
     let attr = libc::mount_attr {
         attr_set: libc::MOUNT_ATTR_RDONLY,
         attr_clr: 0,
