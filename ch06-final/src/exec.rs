@@ -8,8 +8,8 @@
 //! 2. join its cgroup: write our pid into `cgroup.procs`, so the command
 //!    counts against the container's limits;
 //! 3. `setns(2)` into its IPC, UTS, network, PID and mount namespaces, all
-//!    at once through the pidfd; with `-t`, open the terminal from the
-//!    container's `/dev/ptmx`, which is now ours;
+//!    at once through the pidfd, then take its root directory; with `-t`,
+//!    open the terminal from the container's `/dev/ptmx`, which is now ours;
 //! 4. `fork`: the PID namespace only applies to children (a process never
 //!    changes its own pid), so the command must be a new process;
 //! 5. in the child: the container's environment and working directory,
@@ -24,8 +24,10 @@
 use std::os::fd::AsRawFd;
 
 use anyhow::{Context, Result};
+use nix::fcntl::OFlag;
 use nix::sched::CloneFlags;
-use nix::unistd::{ForkResult, Pid, fork};
+use nix::sys::stat::Mode;
+use nix::unistd::{ForkResult, Pid, chroot, fchdir, fork};
 
 use ch01_namespaces::exec::exec;
 use ch01_namespaces::signals;
@@ -74,6 +76,18 @@ pub fn exec_in(store: &ContainerStore, record: &Record, args: &ExecArgs) -> Resu
         tty: args.tty,
         interactive: args.interactive,
     };
+    // The container's root, opened from the host's side before setns. The
+    // root a setns into a mount namespace gives is the namespace's root
+    // mount, which is the container's root only if the container's own
+    // pivot_root made it so; when mydocker itself runs in a chroot it is
+    // the host's. Taking the container process's root, as `nsenter --root`
+    // does, is right in both cases.
+    let root = nix::fcntl::open(
+        format!("/proc/{}/root", pidfd.pid()).as_str(),
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("open /proc/{}/root", pidfd.pid()))?;
     let me = Pid::this();
     Cgroups::for_container(&runtime.cgroup_parent, &record.id)?
         .join(me)
@@ -86,6 +100,9 @@ pub fn exec_in(store: &ContainerStore, record: &Record, args: &ExecArgs) -> Resu
             e.desc().to_lowercase()
         ),
     })?;
+    fchdir(&root).context("fchdir to the container's root")?;
+    chroot(".").context("chroot to the container's root")?;
+    drop(root);
     // Opened now that our root is the container's: the terminal comes from
     // its own /dev/ptmx, so the command sees it as /dev/pts/N in there, as
     // the container's first process sees its own (chapter 1's tty module).

@@ -163,6 +163,34 @@ fn logs_and_logs_follow() {
     assert_eq!(env.state("f"), ("exited".to_string(), 0));
 }
 
+/// `exec` takes the root of the container's process, not the root of its
+/// mount namespace. When mydocker runs in a chroot (here the machine's `/`
+/// bound on a directory, in a mount namespace of the test's own), the
+/// container's `pivot_root` does not move the namespace's root, which stays
+/// the machine's `/`, where `/bin/ping` is not busybox's link.
+#[test]
+fn exec_from_a_chroot_looks_commands_up_in_the_container() {
+    if !testkit::require_root("exec_from_a_chroot_looks_commands_up_in_the_container") {
+        return;
+    }
+    let env = Env::new();
+    let view = tempfile::tempdir().expect("a directory for the chroot");
+    let out = std::process::Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "sh", "-c"])
+        .arg(
+            r#"mount --rbind / "$0" && mount --make-rslave "$0" &&
+               chroot "$0" "$1" --root "$2" run -d --name c busybox sleep 600 >/dev/null &&
+               exec chroot "$0" "$1" --root "$2" exec c readlink /bin/ping"#,
+        )
+        .arg(view.path())
+        .arg(common::bin())
+        .arg(env.root())
+        .output()
+        .expect("run unshare");
+    assert_eq!(stdout(&out), "/bin/busybox\n", "{}", stderr(&out));
+    env.ok(&["rm", "-f", "c"]);
+}
+
 /// `exec` joins the container: PID 1 is its command, it gets the
 /// container's environment and working directory (and its own -e, -w), its
 /// cgroup, and its exit code comes back.
