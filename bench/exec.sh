@@ -17,11 +17,7 @@ finish() {
     remove_all "$root"
     rm -rf "$dir"
 }
-trap finish EXIT
-trap 'exit 130' INT TERM
-
-mkdir -p "$dir"
-register "$root"
+begin_part
 busybox_image "$root"
 md "$root" run -d --name benchexec --cgroup-parent "$CGROUP_PARENT" busybox sleep 3600 >/dev/null
 pid=$(md "$root" inspect benchexec | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["State"]["Pid"])')

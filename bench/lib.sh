@@ -81,6 +81,17 @@ remove_all() {
 # is killed before its own trap runs.
 register() { echo "$1 ${2:-}" >>"$WORK/roots"; }
 
+# begin_part: what every part does once it has set $dir (its scratch
+# directory), $root (its data root), $lab (if it has one) and defined its
+# finish(): finish() runs on exit, also when interrupted; the directory is
+# made and the data root registered for bench/run.sh's sweep.
+begin_part() {
+    trap finish EXIT
+    trap 'exit 130' INT TERM
+    mkdir -p "$dir"
+    register "$root" "${lab:-}"
+}
+
 # A lab network namespace for this part (recorded for bench/run.sh too).
 lab_up() {
     local name=$1

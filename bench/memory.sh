@@ -29,11 +29,7 @@ finish() {
     remove_all "$root"
     rm -rf "$dir"
 }
-trap finish EXIT
-trap 'exit 130' INT TERM
-
-mkdir -p "$dir"
-register "$root"
+begin_part
 log "memory: supervisors of detached containers (bench/supervisor-memory.sh)"
 N=${MEMORY_N:-3} MYDOCKER=$MYDOCKER "$BENCH/supervisor-memory.sh" | tee "$RESULTS/supervisor-memory.txt" >&2
 

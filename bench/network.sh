@@ -29,11 +29,7 @@ finish() {
     lab_down "$lab"
     rm -rf "$dir"
 }
-trap finish EXIT
-trap 'exit 130' INT TERM
-
-mkdir -p "$dir"
-register "$root" "$lab"
+begin_part
 register "$legacy" "$lab"
 busybox_image "$root"
 busybox_image "$legacy"

@@ -32,11 +32,8 @@ finish() {
     runc delete -f mydocker-bench-prof >/dev/null 2>&1
     rm -rf "$dir"
 }
-trap finish EXIT
-trap 'exit 130' INT TERM
-
+begin_part
 mkdir -p "$dir/traces"
-register "$root" "$lab"
 busybox_image "$root"
 lab_up "$lab"
 in_lab "$lab" "$MYDOCKER" --root "$root" network create --subnet 10.76.0.0/24 benchprof >/dev/null

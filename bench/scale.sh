@@ -24,11 +24,7 @@ finish() {
     lab_down "$lab"
     rm -rf "$dir"
 }
-trap finish EXIT
-trap 'exit 130' INT TERM
-
-mkdir -p "$dir"
-register "$root" "$lab"
+begin_part
 busybox_image "$root"
 lab_up "$lab"
 lmd() { in_lab "$lab" "$MYDOCKER" --root "$root" "$@"; }

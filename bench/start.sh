@@ -21,11 +21,7 @@ finish() {
     remove_all "$root"
     rm -rf "$dir"
 }
-trap finish EXIT
-trap 'exit 130' INT TERM
-
-mkdir -p "$dir"
-register "$root"
+begin_part
 busybox_image "$root"
 rootfs=$(busybox_rootfs)
 
