@@ -115,6 +115,9 @@ fn stop_of_a_container_that_traps_term_gives_its_code() {
         "-c",
         "trap 'exit 42' TERM; while true; do sleep 0.1; done",
     ]);
+    // A SIGTERM sent before the shell has run `trap` is dropped (pid 1
+    // has no handler yet), and stop would end with the SIGKILL.
+    env.wait_handles("t", 15);
     // 137 would mean the SIGKILL after 30 s; 42 means the trap ran.
     env.ok(&["stop", "-t", "30", "t"]);
     assert_eq!(env.state("t"), ("exited".to_string(), 42));

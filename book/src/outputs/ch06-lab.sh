@@ -21,6 +21,8 @@ ls /var/lib/mydocker/containers/*/
 mydocker stop s
 mydocker ps -a
 mydocker run -d --name t busybox sh -c "trap 'exit 42' TERM; while :; do sleep 1; done"
+# (not shown: wait until the shell has run its trap: SIGTERM's bit, 1 << 14, in SigCgt)
+@ tpid=$(mydocker inspect t | sed -n 's/^ *"Pid": \([0-9]*\),*$/\1/p'); until [ $(( 0x$(sed -n 's/^SigCgt:\t//p' /proc/$tpid/status) >> 14 & 1 )) = 1 ]; do sleep 0.1; done
 mydocker stop t; mydocker ps -a
 # ANCHOR_END: lab2
 # ANCHOR: lab3

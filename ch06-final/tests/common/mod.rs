@@ -132,6 +132,26 @@ impl Env {
         panic!("container {name} did not exit");
     }
 
+    /// Waits (up to 20 s) until the container's pid 1 has a handler for
+    /// signal `signo` (its bit in `SigCgt` of `/proc/PID/status`). Until a
+    /// shell has run its `trap`, pid 1 of a namespace drops the signal.
+    pub fn wait_handles(&self, name: &str, signo: u32) {
+        let pid = self.pid(name);
+        for _ in 0..200 {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+            let caught = status
+                .lines()
+                .find_map(|l| l.strip_prefix("SigCgt:"))
+                .and_then(|hex| u64::from_str_radix(hex.trim(), 16).ok())
+                .unwrap_or(0);
+            if caught & (1 << (signo - 1)) != 0 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("container {name} never handled signal {signo}");
+    }
+
     /// The full ids of every container of this root.
     pub fn ids(&self) -> Vec<String> {
         self.ok(&["ps", "-a", "-q", "--no-trunc"])
