@@ -299,6 +299,22 @@ pub struct TableState {
     pub rules: BTreeMap<String, usize>,
 }
 
+impl TableState {
+    /// The saved lines that jump from `jump`'s built-in chain to its
+    /// target: one when all is well, none when it was deleted by hand, more
+    /// when it was added twice.
+    fn lines_of(&self, jump: &Rule) -> Vec<&String> {
+        let target = jump.target().unwrap_or_default();
+        self.jumps
+            .iter()
+            .filter(|l| {
+                l.split_whitespace().nth(1) == Some(jump.chain.as_str())
+                    && l.split_whitespace().last() == Some(target)
+            })
+            .collect()
+    }
+}
+
 /// Reads the parts of `iptables-save` output that concern mydocker.
 pub fn parse_save(text: &str) -> BTreeMap<Table, TableState> {
     let mut out: BTreeMap<Table, TableState> = BTreeMap::new();
@@ -370,15 +386,7 @@ pub fn restore_script(desired: &[Rule], current: &BTreeMap<Table, TableState>) -
                 lines.push(format!(":{chain} - [0:0]"));
             }
             for jump in jumps().iter().filter(|j| j.table == table) {
-                let target = jump.target().unwrap_or_default();
-                let present: Vec<&String> = state
-                    .jumps
-                    .iter()
-                    .filter(|l| {
-                        l.split_whitespace().nth(1) == Some(jump.chain.as_str())
-                            && l.split_whitespace().last() == Some(target)
-                    })
-                    .collect();
+                let present = state.lines_of(jump);
                 if present.is_empty() {
                     lines.push(jump.restore_line("-I"));
                 }
@@ -444,16 +452,7 @@ pub fn change_plan(
             }
         }
         for jump in jumps().iter().filter(|j| j.table == table) {
-            let target = jump.target().unwrap_or_default();
-            let present = state
-                .jumps
-                .iter()
-                .filter(|l| {
-                    l.split_whitespace().nth(1) == Some(jump.chain.as_str())
-                        && l.split_whitespace().last() == Some(target)
-                })
-                .count();
-            if present != 1 {
+            if state.lines_of(jump).len() != 1 {
                 return Plan::Rewrite;
             }
         }
