@@ -19,12 +19,13 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
 use nix::fcntl::AtFlags;
-use nix::fcntl::{Flock, FlockArg, OFlag, OpenHow, ResolveFlag};
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{Mode, SFlag, UtimensatFlags, fchmodat, mknodat, utimensat};
 use nix::sys::time::TimeSpec;
 use nix::unistd::{Gid, Uid, fchownat};
 
 use crate::cli::validate_image_name;
+use crate::storage;
 
 /// Where a `NAME.tar` may wait to be imported, in the seed's convention: the
 /// current directory, then `/root`.
@@ -67,7 +68,7 @@ pub fn resolve_from(root: &Path, name: &str, search: &[PathBuf]) -> Result<PathB
         })?;
 
     fs::create_dir_all(&images).with_context(|| format!("create {}", images.display()))?;
-    let _lock = lock_dir(&images)?;
+    let _lock = storage::lock(&images.join(".lock"))?;
     if dir.is_dir() {
         // Another run unpacked it while we waited for the lock.
         return Ok(dir);
@@ -84,15 +85,6 @@ pub fn resolve_from(root: &Path, name: &str, search: &[PathBuf]) -> Result<PathB
     Ok(dir)
 }
 // ANCHOR_END: resolve
-
-/// Takes an exclusive `flock` on a directory, released when the returned
-/// value is dropped (or the process dies: the kernel drops it with the file).
-fn lock_dir(dir: &Path) -> Result<Flock<File>> {
-    let file = File::open(dir).with_context(|| format!("open {} to lock it", dir.display()))?;
-    Flock::lock(file, FlockArg::LockExclusive)
-        .map_err(|(_, errno)| errno)
-        .with_context(|| format!("flock {}", dir.display()))
-}
 
 /// Removes what an interrupted unpack left behind. Called under the lock, so
 /// no other run is unpacking into these right now.
@@ -297,9 +289,11 @@ mod tests {
         // A leftover from an earlier, killed unpack.
         fs::create_dir_all(root.path().join("images/.cut.unpack-1/etc")).unwrap();
         assert!(resolve_from(root.path(), "cut", &[src.path().to_path_buf()]).is_err());
+        // Only the store's lock file, which every run shares, stays.
         let left: Vec<_> = fs::read_dir(root.path().join("images"))
             .unwrap()
             .map(|e| e.unwrap().file_name())
+            .filter(|n| n != ".lock")
             .collect();
         assert!(left.is_empty(), "left behind: {left:?}");
     }
@@ -319,6 +313,7 @@ mod tests {
         let names: Vec<_> = fs::read_dir(root.path().join("images"))
             .unwrap()
             .map(|e| e.unwrap().file_name())
+            .filter(|n| n != ".lock")
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("img")]);
     }

@@ -18,11 +18,12 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::Flock;
 use serde::{Deserialize, Serialize};
 
+use ch03_overlayfs::storage::{self, Durability, read_json, write_json};
+
 use crate::digest::Digest;
-use crate::layers::{Durability, write_json_with};
 
 /// Where a container is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,7 +212,7 @@ impl ContainerStore {
 
     /// Writes `names.json` (under the lock), as durably as this store writes.
     fn write_names(&self, names: &BTreeMap<String, String>) -> Result<()> {
-        write_json_with(&self.dir.join("names.json"), names, self.durability)
+        write_json(&self.dir.join("names.json"), names, self.durability)
     }
 
     /// The directory of container `id` (its record, upper, work, merged).
@@ -221,26 +222,11 @@ impl ContainerStore {
 
     /// Takes the names lock; released when dropped.
     pub fn lock(&self) -> Result<Flock<File>> {
-        fs::create_dir_all(&self.dir).with_context(|| format!("create {}", self.dir.display()))?;
-        let path = self.dir.join(".lock");
-        let f = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("open {}", path.display()))?;
-        Flock::lock(f, FlockArg::LockExclusive)
-            .map_err(|(_, e)| e)
-            .with_context(|| format!("flock {}", path.display()))
+        storage::lock(&self.dir.join(".lock"))
     }
 
     fn names(&self) -> Result<BTreeMap<String, String>> {
-        let p = self.dir.join("names.json");
-        match fs::read(&p) {
-            Ok(b) => serde_json::from_slice(&b).with_context(|| format!("parse {}", p.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
-            Err(e) => Err(e).with_context(|| format!("read {}", p.display())),
-        }
+        Ok(read_json(&self.dir.join("names.json"))?.unwrap_or_default())
     }
 
     // ANCHOR: create
@@ -290,7 +276,7 @@ impl ContainerStore {
     /// must exist.
     pub fn write(&self, record: &Record) -> Result<()> {
         let path = self.dir_of(&record.id).join("config.json");
-        write_json_with(&path, record, self.durability)
+        write_json(&path, record, self.durability)
     }
 
     /// Reserves the name, creates the directory and writes the record: a
@@ -309,8 +295,7 @@ impl ContainerStore {
     /// Reads the record of container `id`.
     pub fn get_by_id(&self, id: &str) -> Result<Record> {
         let p = self.dir_of(id).join("config.json");
-        let b = fs::read(&p).with_context(|| format!("read {}", p.display()))?;
-        serde_json::from_slice(&b).with_context(|| format!("parse {}", p.display()))
+        read_json(&p)?.with_context(|| format!("read {}: no such file", p.display()))
     }
 
     /// Finds a container by full id, name, or unique id prefix (Docker's
@@ -319,14 +304,8 @@ impl ContainerStore {
     pub fn find(&self, name_or_id: &str) -> Result<Record> {
         let hex = !name_or_id.is_empty() && name_or_id.chars().all(|c| c.is_ascii_hexdigit());
         if hex && name_or_id.len() == 64 {
-            let p = self.dir_of(name_or_id).join("config.json");
-            match fs::read(&p) {
-                Ok(b) => {
-                    return serde_json::from_slice(&b)
-                        .with_context(|| format!("parse {}", p.display()));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e).with_context(|| format!("read {}", p.display())),
+            if let Some(record) = read_json(&self.dir_of(name_or_id).join("config.json"))? {
+                return Ok(record);
             }
         }
         if let Some(id) = self.names()?.get(name_or_id) {
@@ -447,7 +426,7 @@ mod tests {
             image: "busybox".into(),
             image_id: Digest::of(b"x"),
             command: vec!["sh".into()],
-            created: crate::clock::now_rfc3339(),
+            created: ch03_overlayfs::storage::clock::now_rfc3339(),
             status: Status::Created,
             pid: None,
             pid_start: None,

@@ -17,7 +17,6 @@
 
 pub mod archive;
 pub mod cli;
-pub mod clock;
 pub mod commands;
 pub mod commit;
 pub mod confine;

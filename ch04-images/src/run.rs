@@ -25,11 +25,11 @@ use ch03_overlayfs::pivot::PivotRoot;
 use ch03_overlayfs::volumes::Volumes;
 
 use crate::cli::RunArgs;
-use crate::clock;
 use crate::containers::{
     ContainerStore, MountRecord, Record, Status, generate_name, process_start,
 };
 use crate::images::{Image, ImageStore};
+use ch03_overlayfs::storage::clock;
 
 // ANCHOR: plan
 /// What `run` decides before anything is created: the image and its layers,

@@ -20,7 +20,7 @@ use nix::unistd::Pid;
 use ch01_namespaces::lifecycle::Hook;
 use ch01_namespaces::spec::Spec;
 use ch03_overlayfs::overlay::Overlay;
-use ch04_images::clock;
+use ch03_overlayfs::storage::clock;
 use ch04_images::containers::{ContainerStore, Status, process_start};
 
 use crate::state::{ProcessRef, Runtime, STDERR_LOG, STDOUT_LOG, SUPERVISOR_LOG};

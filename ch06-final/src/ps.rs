@@ -14,7 +14,7 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 
-use ch04_images::clock;
+use ch03_overlayfs::storage::clock;
 use ch04_images::containers::{ContainerStore, Record, Status};
 
 use crate::state::{Runtime, container_process};

@@ -17,13 +17,13 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use ch02_cgroups::cli::LimitArgs;
+use ch03_overlayfs::storage::{Durability, read_json, write_json};
 use ch03_overlayfs::volumes::Volume;
 use ch04_images::containers::{ContainerStore, Record, is_zombie, process_start};
-use ch04_images::layers::{Durability, write_json_with};
 use ch05_network::cli::NetworkArgs;
 use ch05_network::ports::PortMapping;
 
@@ -179,14 +179,7 @@ impl Runtime {
     /// The runtime record of container `id`, if it has one (containers made
     /// by chapter 4's binary do not).
     pub fn read(store: &ContainerStore, id: &str) -> Result<Option<Runtime>> {
-        let path = store.dir_of(id).join(RUNTIME_FILE);
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .with_context(|| format!("parse {}", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("read {}", path.display())),
-        }
+        read_json(&store.dir_of(id).join(RUNTIME_FILE))
     }
 
     /// Writes it (atomically) into the container's directory. A `--rm`
@@ -198,7 +191,7 @@ impl Runtime {
         } else {
             Durability::Durable
         };
-        write_json_with(&dir.join(RUNTIME_FILE), self, durability)
+        write_json(&dir.join(RUNTIME_FILE), self, durability)
     }
 }
 
