@@ -23,7 +23,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use ch01_namespaces::lifecycle::Hook;
+use ch01_namespaces::lifecycle::{Hook, Stage};
 use ch01_namespaces::spec::Spec;
 use nix::unistd::Pid;
 
@@ -137,6 +137,10 @@ impl Cgroups {
 impl Hook for Cgroups {
     fn name(&self) -> &'static str {
         "cgroups"
+    }
+
+    fn stage(&self) -> Stage {
+        Stage::Limits
     }
 
     /// Creates the cgroup and writes the limits before the child exists, so

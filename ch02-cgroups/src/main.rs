@@ -19,7 +19,7 @@ fn main() -> ExitCode {
                 .hook(Hostname)
                 .hook(cgroups)
                 .hook(ProcFs);
-            container.start()?.wait()
+            container.run()
         }
     })
 }

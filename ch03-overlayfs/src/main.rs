@@ -39,6 +39,6 @@ fn run(root: &RootArgs, args: RunArgs) -> Result<i32> {
         .hook(Volumes::new(args.volumes.volumes))
         .hook(PivotRoot)
         .hook(ProcFs);
-    container.start()?.wait()
+    container.run()
 }
 // ANCHOR_END: run

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 
-use ch01_namespaces::lifecycle::Hook;
+use ch01_namespaces::lifecycle::{Hook, Stage};
 use ch01_namespaces::spec::Spec;
 
 /// The longest option string `mount(2)` accepts: one page.
@@ -122,6 +122,10 @@ impl Overlay {
 impl Hook for Overlay {
     fn name(&self) -> &'static str {
         "overlay"
+    }
+
+    fn stage(&self) -> Stage {
+        Stage::RootFs
     }
 
     // ANCHOR: prepare

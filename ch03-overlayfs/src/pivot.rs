@@ -14,7 +14,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use nix::mount::{MntFlags, MsFlags, mount, umount2};
 
-use ch01_namespaces::lifecycle::Hook;
+use ch01_namespaces::lifecycle::{Hook, Stage};
 use ch01_namespaces::spec::Spec;
 
 use crate::dev;
@@ -27,6 +27,10 @@ pub struct PivotRoot;
 impl Hook for PivotRoot {
     fn name(&self) -> &'static str {
         "pivot_root"
+    }
+
+    fn stage(&self) -> Stage {
+        Stage::PivotRoot
     }
 
     fn enter(&self, spec: &Spec) -> Result<()> {

@@ -26,7 +26,7 @@ use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat, openat2};
 use nix::mount::{MsFlags, mount};
 use nix::sys::stat::{Mode, SFlag, fstat, mkdirat};
 
-use ch01_namespaces::lifecycle::Hook;
+use ch01_namespaces::lifecycle::{Hook, Stage};
 use ch01_namespaces::spec::Spec;
 
 // ANCHOR: volume
@@ -117,6 +117,10 @@ impl Volumes {
 impl Hook for Volumes {
     fn name(&self) -> &'static str {
         "volumes"
+    }
+
+    fn stage(&self) -> Stage {
+        Stage::Volumes
     }
 
     fn prepare(&mut self, _spec: &mut Spec) -> Result<()> {

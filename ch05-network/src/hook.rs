@@ -9,7 +9,7 @@
 //! enter     (child, before pivot)    `lo` up; bind the files into the rootfs
 //! cleanup   (parent, always)         release address and ports, drop the rules,
 //!                                    remove the files
-//! drop      (parent, at the very end) wait for the kernel to remove the veth,
+//! finish    (parent, at the very end) wait for the kernel to remove the veth,
 //!                                    and for the check of the chains
 //! ```
 //!
@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use anyhow::{Context, Result, anyhow, bail};
-use ch01_namespaces::lifecycle::Hook;
+use ch01_namespaces::lifecycle::{End, Hook, Stage};
 use ch01_namespaces::spec::Spec;
 use ch03_overlayfs::volumes::bind_into_rootfs;
 use nix::unistd::Pid;
@@ -223,6 +223,10 @@ impl Hook for Network {
         "network"
     }
 
+    fn stage(&self) -> Stage {
+        Stage::Network
+    }
+
     fn prepare(&mut self, spec: &mut Spec) -> Result<()> {
         if let Some(name) = self.network.clone() {
             self.endpoint = Some(self.reserve(&spec.id, &name)?);
@@ -270,9 +274,7 @@ impl Hook for Network {
         self.endpoint = None;
         network.and(files)
     }
-}
 
-impl Drop for Network {
     /// The last thing the hook does, after every other hook's cleanup: the
     /// kernel removed the veth with the container's namespace meanwhile,
     /// or is about to, and the check of the chains (a short-lived container
@@ -280,20 +282,21 @@ impl Drop for Network {
     /// both here, not in `cleanup`, lets them overlap each other and the
     /// other hooks' work (unmounting, removing cgroups); waiting at all
     /// means that when `run` returns, nothing of the container is left.
-    fn drop(&mut self) {
+    /// The container ran either way: what goes wrong is only a warning.
+    fn finish(&mut self, _spec: &Spec, _end: &End) -> Result<()> {
         if let Some(veth) = self.veth.take() {
             if let Err(e) = veth.wait(VETH_PATIENCE) {
                 eprintln!("warning: remove the veth of the container: {e:#}");
             }
         }
         if let Some(check) = self.check.take() {
-            // The container ran either way; say what went wrong.
             match check.join() {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => eprintln!("warning: check mydocker's iptables chains: {e:#}"),
                 Err(_) => eprintln!("warning: the thread checking the iptables chains panicked"),
             }
         }
+        Ok(())
     }
 }
 // ANCHOR_END: hook
