@@ -68,7 +68,7 @@ pub fn resolve_from(root: &Path, name: &str, search: &[PathBuf]) -> Result<PathB
         })?;
 
     fs::create_dir_all(&images).with_context(|| format!("create {}", images.display()))?;
-    let _lock = storage::lock(&images.join(".lock"))?;
+    let _lock = storage::lock(&images)?;
     if dir.is_dir() {
         // Another run unpacked it while we waited for the lock.
         return Ok(dir);
@@ -289,11 +289,9 @@ mod tests {
         // A leftover from an earlier, killed unpack.
         fs::create_dir_all(root.path().join("images/.cut.unpack-1/etc")).unwrap();
         assert!(resolve_from(root.path(), "cut", &[src.path().to_path_buf()]).is_err());
-        // Only the store's lock file, which every run shares, stays.
         let left: Vec<_> = fs::read_dir(root.path().join("images"))
             .unwrap()
             .map(|e| e.unwrap().file_name())
-            .filter(|n| n != ".lock")
             .collect();
         assert!(left.is_empty(), "left behind: {left:?}");
     }
@@ -313,7 +311,6 @@ mod tests {
         let names: Vec<_> = fs::read_dir(root.path().join("images"))
             .unwrap()
             .map(|e| e.unwrap().file_name())
-            .filter(|n| n != ".lock")
             .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("img")]);
     }

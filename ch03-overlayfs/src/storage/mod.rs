@@ -37,20 +37,25 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 // ANCHOR: lock
-/// Takes an exclusive `flock` on the file `path` (created, with its
-/// directory, on first use); released when the value is dropped, or by the
+/// Takes an exclusive `flock` on `path`: a directory that exists (chapter
+/// 3 locks its images directory itself), or a lock file, created with its
+/// directory on first use. Released when the value is dropped, or by the
 /// kernel when the process dies. A signal that interrupts the wait (EINTR)
 /// only makes us wait again.
 pub fn lock(path: &Path) -> Result<Flock<File>> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-    }
-    let mut file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .with_context(|| format!("open {}", path.display()))?;
+    let mut file = if path.is_dir() {
+        File::open(path).with_context(|| format!("open {} to lock it", path.display()))?
+    } else {
+        if let Some(dir) = path.parent() {
+            fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+        }
+        File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .with_context(|| format!("open {}", path.display()))?
+    };
     loop {
         match Flock::lock(file, FlockArg::LockExclusive) {
             Ok(lock) => return Ok(lock),
