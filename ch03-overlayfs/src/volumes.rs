@@ -31,13 +31,16 @@ use ch01_namespaces::spec::Spec;
 
 // ANCHOR: volume
 /// One `-v HOST:CONTAINER[:ro]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Volume {
     /// The path on the host.
     pub source: PathBuf,
-    /// The path inside the container.
+    /// The path inside the container (a record calls it `destination`, as
+    /// the OCI runtime spec does).
+    #[serde(rename = "destination")]
     pub target: PathBuf,
     /// Mount it read-only (`:ro`).
+    #[serde(default)]
     pub readonly: bool,
 }
 // ANCHOR_END: volume

@@ -21,7 +21,9 @@ use anyhow::{Context, Result, bail};
 use nix::fcntl::Flock;
 use serde::{Deserialize, Serialize};
 
+use ch02_cgroups::limits::Resources;
 use ch03_overlayfs::storage::{self, Durability, read_json, write_json};
+use ch03_overlayfs::volumes::Volume;
 
 use crate::digest::Digest;
 
@@ -45,18 +47,6 @@ impl std::fmt::Display for Status {
             Status::Exited => "exited",
         })
     }
-}
-
-/// A bind mount, as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MountRecord {
-    /// On the host.
-    pub source: String,
-    /// Inside the container.
-    pub destination: String,
-    /// Read-only?
-    #[serde(default)]
-    pub readonly: bool,
 }
 
 // ANCHOR: record
@@ -93,12 +83,13 @@ pub struct Record {
     /// When it finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<String>,
-    /// Resource limits as given (`memory` → `64m`, ...).
+    /// Its limits and cgroup parent (chapter 2), as parsed from the
+    /// command line: a `start` builds the same cgroup again from them.
     #[serde(default)]
-    pub limits: BTreeMap<String, String>,
-    /// Volumes.
+    pub resources: Resources,
+    /// Its volumes (chapter 3).
     #[serde(default)]
-    pub mounts: Vec<MountRecord>,
+    pub mounts: Vec<Volume>,
 }
 // ANCHOR_END: record
 
@@ -433,7 +424,7 @@ mod tests {
             exit_code: None,
             started: None,
             finished: None,
-            limits: BTreeMap::new(),
+            resources: Resources::default(),
             mounts: vec![],
         }
     }

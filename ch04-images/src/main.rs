@@ -26,6 +26,6 @@ fn main() -> ExitCode {
 /// wait; the registration records the exit.
 fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     let containers = ContainerStore::new(root);
-    Plan::new(root, args)?.container(&containers).run()
+    Plan::new(root, args)?.container(&containers)?.run()
 }
 // ANCHOR_END: run

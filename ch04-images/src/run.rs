@@ -6,7 +6,6 @@
 //! record and writable layer stay after it exits, for `commit`, `export`
 //! and `rm`.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -18,21 +17,19 @@ use ch01_namespaces::lifecycle::{Container, End, Hook, Stage};
 use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
 use ch01_namespaces::spec::Spec;
 use ch02_cgroups::Cgroups;
-use ch02_cgroups::cli::LimitArgs;
+use ch02_cgroups::limits::Resources;
 use ch03_overlayfs::overlay::Overlay;
 use ch03_overlayfs::pivot::PivotRoot;
 use ch03_overlayfs::volumes::Volumes;
 
 use crate::cli::RunArgs;
-use crate::containers::{
-    ContainerStore, MountRecord, Record, Status, generate_name, process_start,
-};
+use crate::containers::{ContainerStore, Record, Status, generate_name, process_start};
 use crate::images::{Image, ImageStore};
 use ch03_overlayfs::storage::clock;
 
 // ANCHOR: plan
 /// What `run` decides before anything is created: the image and its layers,
-/// the spec, the record, the limits.
+/// the spec, the record (with the limits and volumes, parsed once).
 pub struct Plan {
     /// The container to start.
     pub spec: Spec,
@@ -40,10 +37,6 @@ pub struct Plan {
     pub record: Record,
     /// The image's layers, top-most first: the overlay's lowerdirs.
     pub lowerdirs: Vec<PathBuf>,
-    /// The cgroup hook, its limits already checked.
-    pub cgroups: Cgroups,
-    /// The volumes to bind.
-    pub volumes: Vec<ch03_overlayfs::volumes::Volume>,
     /// Held until the container is recorded, so `rmi` cannot remove the
     /// image between our choosing it and using it.
     pub image_lock: Flock<File>,
@@ -55,7 +48,7 @@ impl Plan {
         for volume in &args.volumes.volumes {
             volume.check_source()?;
         }
-        let cgroups = Cgroups::from_args(&args.limits)?;
+        let resources = Resources::from_args(&args.limits)?;
         if let Some(name) = &args.name {
             crate::containers::validate_name(name)?;
         }
@@ -84,24 +77,13 @@ impl Plan {
             exit_code: None,
             started: None,
             finished: None,
-            limits: limits_of(&args.limits),
-            mounts: args
-                .volumes
-                .volumes
-                .iter()
-                .map(|v| MountRecord {
-                    source: v.source.display().to_string(),
-                    destination: v.target.display().to_string(),
-                    readonly: v.readonly,
-                })
-                .collect(),
+            resources,
+            mounts: args.volumes.volumes.clone(),
         };
         Ok(Plan {
             spec,
             record,
             lowerdirs: image.lowerdirs(&images.layers),
-            cgroups,
-            volumes: args.volumes.volumes.clone(),
             image_lock,
         })
     }
@@ -110,38 +92,23 @@ impl Plan {
     /// run before anything exists; the exit is recorded at the end), then
     /// chapters 1 to 3. Later chapters add theirs with [`Container::hook`]:
     /// each lands at its own [`Stage`].
-    pub fn container(self, containers: &ContainerStore) -> Container {
+    pub fn container(self, containers: &ContainerStore) -> Result<Container> {
         let dir = containers.dir_of(&self.spec.id);
+        let cgroups = Cgroups::from_resources(&self.record.resources)?;
+        let volumes = Volumes::new(self.record.mounts.clone());
         let registration = Registration::new(containers.clone(), self.record, self.image_lock);
-        Container::new(self.spec)
+        Ok(Container::new(self.spec)
             .hook(registration)
             .hook(PrivateMounts)
             .hook(Hostname)
-            .hook(self.cgroups)
+            .hook(cgroups)
             .hook(Overlay::new(self.lowerdirs, dir).keep_layer(true))
-            .hook(Volumes::new(self.volumes))
+            .hook(volumes)
             .hook(PivotRoot)
-            .hook(ProcFs)
+            .hook(ProcFs))
     }
 }
 // ANCHOR_END: plan
-
-/// The limits as given, for the record.
-pub fn limits_of(l: &LimitArgs) -> BTreeMap<String, String> {
-    let mut m = BTreeMap::new();
-    for (k, v) in [
-        ("memory", &l.memory),
-        ("cpus", &l.cpus),
-        ("cpu-shares", &l.cpu_shares),
-        ("cpuset-cpus", &l.cpuset_cpus),
-        ("pids-limit", &l.pids_limit),
-    ] {
-        if let Some(v) = v {
-            m.insert(k.to_string(), v.clone());
-        }
-    }
-    m
-}
 
 // ANCHOR: resolve_for_run
 /// Finds the image to run. Keeps chapter 3's convenience: a name that is

@@ -86,10 +86,10 @@ fn main() -> ExitCode {
 /// the new root.
 fn run(root: &Path, args: &NetRunArgs) -> Result<i32> {
     let containers = ContainerStore::new(root);
-    let network = Network::new(root, &args.network)?;
+    let network = Network::new(root, &args.network.attachment())?;
     let plan = Plan::new(root, &args.run)?;
     let files = containers.dir_of(&plan.spec.id).join("etc");
     let network = network.files_in(files).alias(&plan.record.name);
-    plan.container(&containers).hook(network).run()
+    plan.container(&containers)?.hook(network).run()
 }
 // ANCHOR_END: run

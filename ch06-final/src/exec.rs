@@ -89,7 +89,7 @@ pub fn exec_in(store: &ContainerStore, record: &Record, args: &ExecArgs) -> Resu
     )
     .with_context(|| format!("open /proc/{}/root", pidfd.pid()))?;
     let me = Pid::this();
-    Cgroups::for_container(&runtime.cgroup_parent, &record.id)?
+    Cgroups::for_container(&record.resources.cgroup_parent, &record.id)?
         .join(me)
         .with_context(|| format!("join the cgroup of container {}", record.name))?;
     nix::sched::setns(pidfd.as_fd(), namespaces()).map_err(|e| match e {

@@ -11,9 +11,10 @@ use ch01_namespaces::lifecycle::Container;
 use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
 use ch01_namespaces::spec::Spec;
 use ch02_cgroups::Cgroups;
+use ch02_cgroups::limits::Resources;
 use ch03_overlayfs::overlay::Overlay;
 use ch03_overlayfs::pivot::PivotRoot;
-use ch03_overlayfs::volumes::{Volume, Volumes};
+use ch03_overlayfs::volumes::Volumes;
 use ch04_images::containers::{ContainerStore, Record};
 use ch04_images::images::ImageStore;
 use ch04_images::run::{Plan, Registration};
@@ -22,7 +23,7 @@ use ch05_network::Network;
 use crate::cli::RunArgs;
 use crate::env;
 use crate::hooks::{ExistingLayer, ParentDeath, Supervision, Workdir};
-use crate::state::{Limits, Runtime, container_process, volumes_of};
+use crate::state::{Runtime, container_process};
 use crate::supervisor::{Reporter, detach};
 
 /// A new container or one that ran before.
@@ -39,7 +40,6 @@ struct Launch {
     kind: Kind,
     record: Record,
     lowerdirs: Vec<PathBuf>,
-    volumes: Vec<Volume>,
     runtime: Runtime,
     /// The image lock, held until the container is recorded.
     image_lock: Flock<File>,
@@ -54,13 +54,12 @@ fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Conta
         kind,
         record,
         lowerdirs,
-        volumes,
         runtime,
         image_lock,
     } = launch;
     let dir = store.dir_of(&spec.id);
-    let cgroups = Cgroups::from_args(&runtime.limits.to_args(&runtime.cgroup_parent))?;
-    let network = Network::new(root, &runtime.network_args())?
+    let cgroups = Cgroups::from_resources(&record.resources)?;
+    let network = Network::new(root, &runtime.network)?
         .files_in(dir.join("etc"))
         .alias(&record.name);
     let overlay = Overlay::new(lowerdirs, dir.clone());
@@ -71,7 +70,7 @@ fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Conta
         .hook(Hostname)
         .hook(cgroups)
         .hook(supervision)
-        .hook(Volumes::new(volumes))
+        .hook(Volumes::new(record.mounts.clone()))
         .hook(network)
         .hook(PivotRoot)
         .hook(Workdir)
@@ -119,8 +118,8 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
     for volume in &args.run.volumes.volumes {
         volume.check_source()?;
     }
-    Cgroups::from_args(&args.run.limits)?;
-    Network::new(root, &args.network)?;
+    Resources::from_args(&args.run.limits)?;
+    Network::new(root, &args.network.attachment())?;
     let user_env = env::resolve(&args.env)?;
     let workdir = env::workdir(&args.env)?;
     if let Some(name) = &args.run.name {
@@ -133,9 +132,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
             mut spec,
             record,
             lowerdirs,
-            volumes,
             image_lock,
-            ..
         } = Plan::new(root, &args.run)?;
         // The image's environment first, then the user's: the last one wins.
         spec.env.extend(user_env);
@@ -148,11 +145,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
             workdir: spec.workdir.clone(),
             tty: spec.tty,
             interactive: spec.interactive,
-            cgroup_parent: args.run.limits.cgroup_parent.clone(),
-            limits: Limits::from_args(&args.run.limits),
-            network: args.network.network.clone(),
-            ports: args.network.publish.clone(),
-            dns: args.network.dns.clone(),
+            network: args.network.attachment(),
             auto_remove: args.auto_remove,
             detached: args.detach,
             supervisor: None,
@@ -162,7 +155,6 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
             kind: Kind::New,
             record,
             lowerdirs,
-            volumes,
             runtime,
             image_lock,
         })
@@ -223,7 +215,6 @@ pub fn start(root: &Path, name_or_id: &str) -> Result<()> {
             spec,
             kind: Kind::Again,
             lowerdirs: image.lowerdirs(&images.layers),
-            volumes: volumes_of(&record),
             record,
             runtime,
             image_lock: lock,

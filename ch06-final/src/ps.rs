@@ -124,6 +124,7 @@ pub fn ps(store: &ContainerStore, all: bool, quiet: bool, no_trunc: bool) -> Res
         }
         let ports = match (state.status, Runtime::read(store, &record.id)) {
             (Status::Running, Ok(Some(runtime))) => runtime
+                .network
                 .ports
                 .iter()
                 .map(ToString::to_string)

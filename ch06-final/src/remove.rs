@@ -15,7 +15,6 @@ use anyhow::{Context, Result, bail};
 use nix::sys::signal::Signal;
 
 use ch02_cgroups::Cgroups;
-use ch02_cgroups::cli::DEFAULT_PARENT;
 use ch03_overlayfs::overlay::detach_mounts_under;
 use ch04_images::containers::{ContainerStore, Record};
 use ch05_network::release_container;
@@ -50,7 +49,7 @@ pub fn remove(
     if let Some(supervisor) = runtime.as_ref().and_then(|r| r.supervisor) {
         wait_for_supervisor(supervisor);
     }
-    release(root, &record, runtime.as_ref())?;
+    release(root, &record)?;
     detach_mounts_under(&store.dir_of(&record.id))?;
     store.remove(&record.id, false)
 }
@@ -95,8 +94,8 @@ fn wait_for_supervisor(supervisor: ProcessRef) {
 /// Releases a dead container's cgroup and network from the records on
 /// disk. Mounts need nothing: they lived in the container's mount
 /// namespace, which the kernel tore down with its last process.
-pub fn release(root: &Path, record: &Record, runtime: Option<&Runtime>) -> Result<()> {
-    let parent = runtime.map_or(DEFAULT_PARENT, |r| r.cgroup_parent.as_str());
+pub fn release(root: &Path, record: &Record) -> Result<()> {
+    let parent = &record.resources.cgroup_parent;
     let cgroup = Cgroups::for_container(parent, &record.id).and_then(|mut c| c.destroy());
     let network = release_container(root, &record.id);
     cgroup
