@@ -104,17 +104,21 @@ impl Record {
         }
     }
 
+    /// The container's first process, if the record names one that still
+    /// runs: the same pid *and* start time, so a recycled pid is not taken
+    /// for the container.
+    pub fn live_process(&self) -> Option<ProcessRef> {
+        let process = ProcessRef {
+            pid: self.pid.filter(|pid| *pid > 0)?,
+            start: self.pid_start?,
+        };
+        process.is_alive().then_some(process)
+    }
+
     /// True if the recorded process is still the one we started, and has
-    /// not exited (a zombie has: it only waits for a parent to reap it,
-    /// which takes long when its parent died and init is slow to do it).
+    /// not exited.
     pub fn is_alive(&self) -> bool {
-        match (self.pid, self.pid_start) {
-            (Some(pid), start) if pid > 0 => {
-                let now = process_start(pid);
-                now.is_some() && (start.is_none() || now == start) && !is_zombie(pid)
-            }
-            _ => false,
-        }
+        self.live_process().is_some()
     }
 
     /// The id as `docker ps` shows it.
@@ -122,6 +126,37 @@ impl Record {
         &self.id[..12.min(self.id.len())]
     }
 }
+
+// ANCHOR: process_ref
+/// A process, named so that a recycled pid is not mistaken for it: its pid
+/// and its start time (clock ticks since boot, from `/proc/PID/stat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessRef {
+    /// The pid, as the host sees it.
+    pub pid: i32,
+    /// When it started.
+    pub start: u64,
+}
+
+impl ProcessRef {
+    /// The process `pid`, if it exists.
+    pub fn of(pid: i32) -> Option<ProcessRef> {
+        process_start(pid).map(|start| ProcessRef { pid, start })
+    }
+
+    /// This process.
+    pub fn me() -> Option<ProcessRef> {
+        ProcessRef::of(std::process::id() as i32)
+    }
+
+    /// True while this very process exists and has not exited (a zombie
+    /// has exited: it only waits for its parent to read its status, which
+    /// takes long when its parent died and init is slow to do it).
+    pub fn is_alive(&self) -> bool {
+        process_start(self.pid) == Some(self.start) && !is_zombie(self.pid)
+    }
+}
+// ANCHOR_END: process_ref
 
 /// True if process `pid` has exited but was not reaped yet (state `Z`, or
 /// `X` while it is being reaped; field 3 of `/proc/PID/stat`).
@@ -372,17 +407,8 @@ impl ContainerStore {
                     r.name
                 );
             }
-            if let Some(pid) = r.pid {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-                for _ in 0..250 {
-                    if !r.is_alive() {
-                        break;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
+            if let Some(process) = r.live_process() {
+                crate::pidfd::kill_and_wait(process)?;
             }
         }
         let _lock = self.lock()?;
@@ -427,6 +453,17 @@ mod tests {
             resources: Resources::default(),
             mounts: vec![],
         }
+    }
+
+    #[test]
+    fn this_process_is_alive_and_a_wrong_start_time_is_not() {
+        let me = ProcessRef::me().unwrap();
+        assert!(me.is_alive());
+        let other = ProcessRef {
+            start: me.start + 1,
+            ..me
+        };
+        assert!(!other.is_alive());
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! 6. [`archive`]: `load` and `save` in the formats Docker and podman use.
 //! 7. [`tarwrite`] and [`commit`]: a container's changes as a new layer, and
 //!    `export`.
-//! 8. [`containers`]: names, ids and records of containers.
+//! 8. [`containers`]: names, ids and records of containers, and [`pidfd`]:
+//!    their processes, held so that a recycled pid cannot fool a kill.
 //! 9. [`progress`]: a progress bar, only on a terminal.
 //! 10. [`commands`]: the commands other than `run`, shared with chapter 6.
 
@@ -24,6 +25,7 @@ pub mod containers;
 pub mod digest;
 pub mod images;
 pub mod layers;
+pub mod pidfd;
 pub mod progress;
 pub mod run;
 pub mod split;

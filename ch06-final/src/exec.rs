@@ -38,8 +38,9 @@ use ch04_images::containers::{ContainerStore, Record};
 
 use crate::cli::ExecArgs;
 use crate::env;
-use crate::pidfd::PidFd;
-use crate::state::{ProcessRef, Runtime};
+use crate::state::Runtime;
+use ch04_images::containers::ProcessRef;
+use ch04_images::pidfd::PidFd;
 
 /// The namespaces every container has of its own (chapter 1's clone flags).
 fn namespaces() -> CloneFlags {

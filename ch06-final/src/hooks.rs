@@ -22,7 +22,8 @@ use ch03_overlayfs::overlay::Overlay;
 use ch04_images::containers::ContainerStore;
 
 use crate::remove;
-use crate::state::{ProcessRef, Runtime, STDERR_LOG, STDOUT_LOG, SUPERVISOR_LOG};
+use crate::state::{Runtime, STDERR_LOG, STDOUT_LOG, SUPERVISOR_LOG};
+use ch04_images::containers::ProcessRef;
 
 // ANCHOR: parent_death
 /// Ties the container's life to the process that reaps it (the supervisor,

@@ -13,7 +13,7 @@ use ch04_images::images::ImageStore;
 use ch05_network::state::Store;
 
 use crate::ps::state;
-use crate::state::{Runtime, STDERR_LOG, STDOUT_LOG, container_process};
+use crate::state::{Runtime, STDERR_LOG, STDOUT_LOG};
 
 // ANCHOR: inspect
 /// The JSON of every name, looked up as a container, then an image, then a
@@ -53,7 +53,7 @@ pub fn inspect(root: &Path, names: &[String]) -> Result<()> {
 fn container(store: &ContainerStore, root: &Path, record: &Record) -> Result<Value> {
     let runtime = Runtime::read(store, &record.id)?;
     let state = state(record);
-    let running = container_process(record);
+    let running = record.live_process();
     let dir = store.dir_of(&record.id);
     let networks = Store::new(root);
     let endpoint = if networks.exists() {

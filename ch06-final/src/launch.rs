@@ -23,7 +23,7 @@ use ch05_network::Network;
 use crate::cli::RunArgs;
 use crate::env;
 use crate::hooks::{ExistingLayer, ParentDeath, Supervision, Workdir};
-use crate::state::{Runtime, container_process};
+use crate::state::Runtime;
 use crate::supervisor::{Reporter, detach};
 
 /// A new container or one that ran before.
@@ -180,7 +180,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
 pub fn start(root: &Path, name_or_id: &str) -> Result<()> {
     let store = ContainerStore::new(root);
     let record = store.find(name_or_id)?;
-    if container_process(&record).is_some() {
+    if record.live_process().is_some() {
         return Ok(()); // already running: nothing to do, as in Docker
     }
     let Some(mut runtime) = Runtime::read(&store, &record.id)? else {

@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use ch03_overlayfs::storage::clock;
 use ch04_images::containers::{ContainerStore, Record, Status};
 
-use crate::state::{Runtime, container_process};
+use crate::state::Runtime;
 
 /// Docker's exit code for a container that died with its supervisor: it
 /// was killed (SIGKILL, through its parent-death signal).
@@ -37,7 +37,7 @@ pub struct State {
 /// its process still exists (pid and start time).
 pub fn state(record: &Record) -> State {
     match record.status {
-        Status::Running if container_process(record).is_none() => State {
+        Status::Running if record.live_process().is_none() => State {
             status: Status::Exited,
             exit_code: Some(record.exit_code.unwrap_or(LOST_EXIT_CODE)),
         },

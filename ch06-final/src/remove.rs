@@ -19,8 +19,9 @@ use ch03_overlayfs::overlay::detach_mounts_under;
 use ch04_images::containers::{ContainerStore, Record};
 use ch05_network::release_container;
 
-use crate::pidfd::{PidFd, wait_gone};
-use crate::state::{ProcessRef, Runtime, container_process};
+use crate::state::Runtime;
+use ch04_images::containers::ProcessRef;
+use ch04_images::pidfd::{PidFd, kill_and_wait, wait_gone};
 
 /// How long `rm` waits for a supervisor to finish its own cleanup.
 const SUPERVISOR_GRACE: Duration = Duration::from_secs(10);
@@ -37,7 +38,7 @@ pub fn remove(
 ) -> Result<Record> {
     let record = store.find(name_or_id)?;
     let runtime = Runtime::read(store, &record.id)?;
-    if let Some(process) = container_process(&record) {
+    if let Some(process) = record.live_process() {
         if !force {
             bail!(
                 "cannot remove container {}: it is running (stop it first, or use rm -f)",
@@ -62,17 +63,6 @@ pub fn remove(
 pub fn remove_released(store: &ContainerStore, id: &str) -> Result<Record> {
     detach_mounts_under(&store.dir_of(id))?;
     store.remove(id, false)
-}
-
-/// SIGKILL through a pidfd (never a recycled pid), then wait for the exit.
-pub fn kill_and_wait(process: ProcessRef) -> Result<()> {
-    if let Some(pidfd) = PidFd::open(process)? {
-        pidfd.signal(Signal::SIGKILL)?;
-        if !pidfd.wait_exit(Some(Duration::from_secs(30)))? {
-            bail!("container process {} survives SIGKILL", process.pid);
-        }
-    }
-    Ok(())
 }
 
 /// Lets the container's supervisor (or foreground `mydocker run`) finish

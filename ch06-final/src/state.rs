@@ -20,7 +20,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use ch03_overlayfs::storage::{Durability, read_json, write_json};
-use ch04_images::containers::{ContainerStore, Record, is_zombie, process_start};
+use ch04_images::containers::{ContainerStore, ProcessRef};
 use ch05_network::Attachment;
 
 /// The runtime record's file name.
@@ -31,45 +31,6 @@ pub const STDOUT_LOG: &str = "stdout.log";
 pub const STDERR_LOG: &str = "stderr.log";
 /// The supervisor's own messages.
 pub const SUPERVISOR_LOG: &str = "supervisor.log";
-
-// ANCHOR: process_ref
-/// A process, named so that a recycled pid is not mistaken for it: its pid
-/// and its start time (clock ticks since boot, from `/proc/PID/stat`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcessRef {
-    /// The pid, as the host sees it.
-    pub pid: i32,
-    /// When it started.
-    pub start: u64,
-}
-
-impl ProcessRef {
-    /// The process `pid`, if it exists.
-    pub fn of(pid: i32) -> Option<ProcessRef> {
-        process_start(pid).map(|start| ProcessRef { pid, start })
-    }
-
-    /// This process.
-    pub fn me() -> Option<ProcessRef> {
-        ProcessRef::of(std::process::id() as i32)
-    }
-
-    /// True while this very process exists and has not exited (a zombie
-    /// has exited: it only waits for its parent to read its status).
-    pub fn is_alive(&self) -> bool {
-        process_start(self.pid) == Some(self.start) && !is_zombie(self.pid)
-    }
-}
-// ANCHOR_END: process_ref
-
-/// The container's process as chapter 4 recorded it, if it still runs.
-pub fn container_process(record: &Record) -> Option<ProcessRef> {
-    let process = ProcessRef {
-        pid: record.pid?,
-        start: record.pid_start?,
-    };
-    process.is_alive().then_some(process)
-}
 
 // ANCHOR: runtime
 /// Everything needed to start the same container again, enter it, or
@@ -117,21 +78,5 @@ impl Runtime {
             Durability::Durable
         };
         write_json(&dir.join(RUNTIME_FILE), self, durability)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn this_process_is_alive_and_a_wrong_start_time_is_not() {
-        let me = ProcessRef::me().unwrap();
-        assert!(me.is_alive());
-        let other = ProcessRef {
-            start: me.start + 1,
-            ..me
-        };
-        assert!(!other.is_alive());
     }
 }
