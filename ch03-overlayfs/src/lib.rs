@@ -13,7 +13,10 @@
 //! 4. [`pivot`]: the [`pivot::PivotRoot`] hook swaps the root mount, then
 //!    mounts `/sys` read-only and a fresh `/dev` ([`dev`]).
 //! 5. [`cli`]: `run [flags] IMAGE [COMMAND...]`, `--root`, `-v`.
-//! 6. [`storage`]: the data root's layout and the rules every record under
+//! 6. [`syscall`]: the mount sequences make their kernel calls through the
+//!    [`syscall::Syscall`] trait, so that a unit test can record them
+//!    ([`syscall::Recorder`]) without root.
+//! 7. [`storage`]: the data root's layout and the rules every record under
 //!    it follows (lock, atomic write, timestamps), used by every later chapter.
 //!
 //! The hooks a `run` assembles, in order (`enter` runs in the child):
@@ -34,4 +37,5 @@ pub mod images;
 pub mod overlay;
 pub mod pivot;
 pub mod storage;
+pub mod syscall;
 pub mod volumes;
