@@ -17,7 +17,7 @@
 //! done before `exec`.
 //!
 //! Why the child moves itself on v1: a move by pid waits for an RCU grace
-//! period, 10 to 20 ms, longer than the rest of a container's start; a
+//! period, which can take longer than the rest of a container's start; a
 //! thread moving itself does not ([`crate::driver::SelfJoin`]).
 
 use std::path::PathBuf;
