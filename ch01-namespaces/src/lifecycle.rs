@@ -11,7 +11,13 @@
 //! child:  exec      the user's command replaces the child
 //! parent: wait      forward signals, reap, turn the status into a code
 //! parent: cleanup   (always, in reverse)    every hook whose prepare ran
+//! parent: finish    (always, in reverse)    every hook: how it ended (record it)
 //! ```
+//!
+//! Every hook says at which [`Stage`] of that sequence it belongs, and the
+//! container orders its hooks by stage, whatever order a chapter's binary
+//! adds them in: a later chapter adds its step without knowing where the
+//! earlier chapters' steps are, and a step cannot land in the wrong place.
 //!
 //! The child cannot report errors the usual way: it is a separate process
 //! and, once `exec` succeeds, it is not even our program any more. So it gets
@@ -36,6 +42,53 @@ use crate::signals;
 use crate::spec::Spec;
 use crate::tty;
 
+// ANCHOR: stage
+/// Where a hook belongs in a container's life. Hooks run in this order
+/// (`prepare`, `attach`, `enter`), and are undone in the reverse one
+/// (`cleanup`, `finish`). The stages are those of the whole book; a
+/// chapter leaves empty the ones it does not know yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    /// Chapter 4: the container's name and record, before anything exists,
+    /// so that a name conflict stops the run first.
+    Record,
+    /// Chapter 6: the container dies with the process that reaps it (its
+    /// `enter` must come first, while `/proc` is still the host's).
+    Parent,
+    /// Chapter 1: every mount private, before the child mounts anything.
+    PrivateMounts,
+    /// Chapter 1: the hostname of the new UTS namespace.
+    Hostname,
+    /// Chapter 2: the cgroup, joined before anything of the user's runs.
+    Limits,
+    /// Chapter 3: the overlay that becomes the root filesystem.
+    RootFs,
+    /// Chapter 6: where the container's output goes (the logs).
+    Output,
+    /// Chapter 3: bind mounts into the new root.
+    Volumes,
+    /// Chapter 5: the network, and its files bound into the new root.
+    Network,
+    /// Chapter 3: `pivot_root` into the new root, then `/sys` and `/dev`.
+    PivotRoot,
+    /// Chapter 6: the working directory, inside the new root.
+    Workdir,
+    /// Chapter 1: `/proc` of the new PID namespace, last of all mounts.
+    Proc,
+}
+// ANCHOR_END: stage
+
+/// How a container's run ended, as every hook's `finish` is told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct End {
+    /// True if the user's command ran (the `exec` succeeded).
+    pub ran: bool,
+    /// Docker's exit code: the command's, or 125, 126, 127 if it never ran.
+    pub code: i32,
+    /// True if every hook's `cleanup` succeeded (nothing is left to release).
+    pub cleaned_up: bool,
+}
+
 // ANCHOR: hook
 /// One chapter's contribution to a container's life.
 ///
@@ -46,6 +99,9 @@ use crate::tty;
 pub trait Hook {
     /// A short name for messages, such as `"cgroups"`.
     fn name(&self) -> &'static str;
+
+    /// Where in the container's life this hook belongs.
+    fn stage(&self) -> Stage;
 
     /// In the parent, before the child exists: create what the child will
     /// need (a cgroup, an overlay mount, a network address).
@@ -70,6 +126,14 @@ pub trait Hook {
     fn cleanup(&mut self, _spec: &Spec) -> Result<()> {
         Ok(())
     }
+
+    /// In the parent, last, after every `cleanup`: the run is over, and
+    /// `end` says how it went (record the exit, remove a `--rm` container).
+    /// Runs for every hook whose `prepare` was called, also when the start
+    /// failed.
+    fn finish(&mut self, _spec: &Spec, _end: &End) -> Result<()> {
+        Ok(())
+    }
 }
 // ANCHOR_END: hook
 
@@ -82,13 +146,16 @@ pub struct Container {
 
 /// A started container: its pid, and what is needed to wait for it and clean
 /// up after it. Dropping it without [`Running::wait`] kills the container and
-/// still cleans up, so an error in the caller cannot leak anything.
+/// still cleans up and finishes, so an error in the caller cannot leak anything.
 pub struct Running {
     spec: Spec,
     hooks: Vec<Box<dyn Hook>>,
     prepared: usize,
     pid: Option<Pid>,
     pty: Option<OwnedFd>,
+    /// How many hooks `prepare` reached: the ones `finish` is owed.
+    reached: usize,
+    over: bool,
 }
 
 impl Container {
@@ -101,21 +168,13 @@ impl Container {
         }
     }
 
-    /// Adds a hook; hooks run in the order they are added (cleanup in reverse).
+    /// Adds a hook at its [`Stage`]: after every hook of the same or an
+    /// earlier stage, before every hook of a later one.
     pub fn hook(mut self, hook: impl Hook + 'static) -> Container {
-        self.hooks.push(Box::new(hook));
-        self
-    }
-
-    /// Adds a hook just before the hook named `name` (at the end if there is
-    /// none): how a later chapter slots a step into an earlier chapter's
-    /// sequence, such as chapter 5's network between the volumes and
-    /// `pivot_root`.
-    pub fn hook_before(mut self, name: &str, hook: impl Hook + 'static) -> Container {
         let at = self
             .hooks
             .iter()
-            .position(|h| h.name() == name)
+            .position(|h| h.stage() > hook.stage())
             .unwrap_or(self.hooks.len());
         self.hooks.insert(at, Box::new(hook));
         self
@@ -126,6 +185,12 @@ impl Container {
         self.hooks.iter().map(|h| h.name()).collect()
     }
 
+    /// The whole life: [`Container::start`], then [`Running::wait`].
+    /// Returns the container's exit code.
+    pub fn run(self) -> Result<i32> {
+        self.start()?.wait()
+    }
+
     /// The spec as the hooks have left it so far.
     pub fn spec(&self) -> &Spec {
         &self.spec
@@ -134,6 +199,8 @@ impl Container {
     // ANCHOR: start
     /// Runs `prepare`, clones the child, runs `attach`, releases the child and
     /// waits until it has either exec'd the command or reported a failure.
+    /// A failed start is undone at once: the child killed, every `cleanup`
+    /// and `finish` run (told the code: 125, or the child's 126 or 127).
     pub fn start(self) -> Result<Running> {
         let Container { spec, hooks, flags } = self;
         let mut running = Running {
@@ -142,11 +209,30 @@ impl Container {
             prepared: 0,
             pid: None,
             pty: None,
+            reached: 0,
+            over: false,
         };
+        if let Err(err) = running.launch(flags) {
+            let code = err
+                .downcast_ref::<StartError>()
+                .map_or(125, |e| i32::from(e.code));
+            running.abandon(false, code);
+            return Err(err);
+        }
+        Ok(running)
+    }
+    // ANCHOR_END: start
+}
 
+impl Running {
+    // ANCHOR: launch
+    /// The steps of [`Container::start`] that can fail half-way.
+    fn launch(&mut self, flags: CloneFlags) -> Result<()> {
+        let running = self;
         while running.prepared < running.hooks.len() {
             let hook = &mut running.hooks[running.prepared];
             running.prepared += 1;
+            running.reached = running.prepared;
             hook.prepare(&mut running.spec)?;
         }
 
@@ -202,12 +288,10 @@ impl Container {
             bail!("the container exited before sending its terminal");
         }
         running.pty = master;
-        Ok(running)
+        Ok(())
     }
-    // ANCHOR_END: start
-}
+    // ANCHOR_END: launch
 
-impl Running {
     /// The container's first process, as the host sees it.
     pub fn pid(&self) -> Pid {
         self.pid.expect("a running container has a pid")
@@ -220,7 +304,9 @@ impl Running {
 
     // ANCHOR: wait
     /// Relays the terminal (with `-t`) while signals are forwarded to the
-    /// container, reaps it, cleans up, and returns Docker's exit code for how it ended.
+    /// container, reaps it, cleans up, finishes, and returns Docker's exit
+    /// code for how it ended. If a `cleanup` failed, the hooks are told 125:
+    /// something of the container may be left, and mydocker failed.
     pub fn wait(mut self) -> Result<i32> {
         let pid = self.pid();
         if let Some(master) = self.pty.take() {
@@ -229,10 +315,61 @@ impl Running {
         let status = signals::reap(pid)?;
         signals::stop_forwarding();
         self.pid = None;
-        self.cleanup()?;
-        Ok(signals::exit_code(status))
+        let code = signals::exit_code(status);
+        let cleaned = self.cleanup();
+        let end = End {
+            ran: true,
+            code: if cleaned.is_ok() { code } else { 125 },
+            cleaned_up: cleaned.is_ok(),
+        };
+        let finished = self.finish(&end);
+        cleaned.and(finished)?;
+        Ok(code)
     }
     // ANCHOR_END: wait
+
+    /// Ends a run that will not be waited for: kills the child if there is
+    /// one, then cleans up and finishes, warning about what fails (the
+    /// caller is already returning an error of its own).
+    fn abandon(&mut self, ran: bool, code: i32) {
+        self.over = true;
+        signals::stop_forwarding();
+        let mut code = code;
+        if let Some(pid) = self.pid.take() {
+            // SIGKILL cannot be ignored, not even by a namespace's PID 1.
+            let _ = kill(pid, Signal::SIGKILL);
+            if let Ok(status) = signals::reap(pid) {
+                if ran {
+                    code = signals::exit_code(status);
+                }
+            }
+        }
+        let cleaned = self.cleanup();
+        if let Err(err) = &cleaned {
+            eprintln!("warning: {err:#}");
+        }
+        let end = End {
+            ran,
+            code,
+            cleaned_up: cleaned.is_ok(),
+        };
+        if let Err(err) = self.finish(&end) {
+            eprintln!("warning: {err:#}");
+        }
+    }
+
+    /// Runs `finish` of every prepared hook in reverse order, each one even
+    /// if an earlier one fails; the first error is returned.
+    fn finish(&mut self, end: &End) -> Result<()> {
+        self.over = true;
+        let mut first_error = None;
+        for hook in self.hooks[..self.reached].iter_mut().rev() {
+            if let Err(err) = hook.finish(&self.spec, end) {
+                first_error.get_or_insert(err.context(format!("finish {}", hook.name())));
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
 
     /// Runs `cleanup` of every prepared hook in reverse order. Every hook gets
     /// its turn even if an earlier one fails; the first error is returned.
@@ -251,14 +388,8 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        signals::stop_forwarding();
-        if let Some(pid) = self.pid.take() {
-            // SIGKILL cannot be ignored, not even by a namespace's PID 1.
-            let _ = kill(pid, Signal::SIGKILL);
-            let _ = signals::reap(pid);
-        }
-        if let Err(err) = self.cleanup() {
-            eprintln!("warning: {err:#}");
+        if !self.over {
+            self.abandon(true, 137);
         }
     }
 }
@@ -363,4 +494,49 @@ fn read_failure(fd: OwnedFd) -> Result<Option<Failure>> {
         code: *code,
         message: String::from_utf8_lossy(text).into_owned(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct At(&'static str, Stage);
+
+    impl Hook for At {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+
+        fn stage(&self) -> Stage {
+            self.1
+        }
+    }
+
+    #[test]
+    fn hooks_run_in_the_order_of_their_stages_whatever_order_they_are_added_in() {
+        let spec = Spec::new(vec!["true".into()]).unwrap();
+        let container = Container::new(spec)
+            .hook(At("proc", Stage::Proc))
+            .hook(At("record", Stage::Record))
+            .hook(At("pivot", Stage::PivotRoot))
+            .hook(At("overlay", Stage::RootFs))
+            .hook(At("network", Stage::Network))
+            .hook(At("volumes", Stage::Volumes))
+            .hook(At("limits", Stage::Limits))
+            // Two hooks of one stage keep the order they were added in.
+            .hook(At("second record", Stage::Record));
+        assert_eq!(
+            container.hook_names(),
+            [
+                "record",
+                "second record",
+                "limits",
+                "overlay",
+                "volumes",
+                "network",
+                "pivot",
+                "proc"
+            ]
+        );
+    }
 }

@@ -16,7 +16,7 @@ fn main() -> ExitCode {
                 .hook(PrivateMounts)
                 .hook(Hostname)
                 .hook(ProcFs);
-            container.start()?.wait()
+            container.run()
         }
     })
 }

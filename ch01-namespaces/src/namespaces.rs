@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use nix::mount::{MsFlags, mount};
 use nix::sched::CloneFlags;
 
-use crate::lifecycle::Hook;
+use crate::lifecycle::{Hook, Stage};
 use crate::spec::Spec;
 
 // ANCHOR: clone_flags
@@ -44,6 +44,10 @@ impl Hook for PrivateMounts {
         "private mounts"
     }
 
+    fn stage(&self) -> Stage {
+        Stage::PrivateMounts
+    }
+
     fn enter(&self, _spec: &Spec) -> Result<()> {
         mount(
             None::<&str>,
@@ -67,6 +71,10 @@ impl Hook for Hostname {
         "hostname"
     }
 
+    fn stage(&self) -> Stage {
+        Stage::Hostname
+    }
+
     fn enter(&self, spec: &Spec) -> Result<()> {
         nix::unistd::sethostname(&spec.hostname)
             .with_context(|| format!("sethostname {}", spec.hostname))
@@ -86,6 +94,10 @@ pub struct ProcFs;
 impl Hook for ProcFs {
     fn name(&self) -> &'static str {
         "/proc"
+    }
+
+    fn stage(&self) -> Stage {
+        Stage::Proc
     }
 
     fn enter(&self, _spec: &Spec) -> Result<()> {

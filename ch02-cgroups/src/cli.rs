@@ -1,7 +1,8 @@
 //! The command line of chapter 2: chapter 1's, plus the limits.
 //!
-//! The options are kept as the user typed them; [`crate::Cgroups::from_args`]
-//! parses and checks them, so every mistake gets the same kind of message.
+//! The options are kept as the user typed them;
+//! [`crate::limits::Resources::from_args`] parses and checks them once, so
+//! every mistake gets the same kind of message.
 
 use clap::{Args, Parser, Subcommand};
 

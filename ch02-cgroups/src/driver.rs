@@ -8,7 +8,8 @@
 //!
 //! Moving a process *by its pid* is slow, though: the kernel blocks every
 //! fork and exit on the machine while it moves a whole thread group, and
-//! taking that lock waits for an RCU grace period (10 to 20 ms here). A
+//! taking that lock waits for an RCU grace period (milliseconds: the
+//! performance page measures it). A
 //! thread that moves *itself* by writing `0` into a v1 `tasks` file needs no
 //! such lock ([`SelfJoin`]), so chapter 2's hook lets the container's single
 //! thread move itself in, before `exec`.
@@ -66,12 +67,13 @@ pub trait Driver: Send + Sync {
 ///
 /// Writing a pid into `cgroup.procs` makes the kernel take a machine-wide
 /// lock (`cgroup_threadgroup_rwsem`) that first waits for an RCU grace
-/// period: 10 to 20 ms on this 2-core machine, more than everything else a
-/// container start does. Writing `0` into `tasks` means "the calling thread",
-/// and the kernel skips that lock for it: the thread cannot exit or exec
-/// while it is busy writing. For a process with one thread (the container's
-/// child before `exec`, `mydocker exec` before it forks) moving that thread
-/// is moving the process, and its children inherit the cgroup.
+/// period, which can take longer than everything else a container start
+/// does (the performance page has the numbers). Writing `0` into `tasks`
+/// means "the calling thread", and the kernel skips that lock for it: the
+/// thread cannot exit or exec while it is busy writing. For a process with
+/// one thread (the container's child before `exec`, `mydocker exec` before
+/// it forks) moving that thread is moving the process, and its children
+/// inherit the cgroup.
 ///
 /// The files are opened by the parent, before `clone`, so the child
 /// inherits the descriptors and needs no path: it may already be inside

@@ -17,20 +17,19 @@
 //! done before `exec`.
 //!
 //! Why the child moves itself on v1: a move by pid waits for an RCU grace
-//! period, 10 to 20 ms, longer than the rest of a container's start; a
+//! period, which can take longer than the rest of a container's start; a
 //! thread moving itself does not ([`crate::driver::SelfJoin`]).
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use ch01_namespaces::lifecycle::Hook;
+use ch01_namespaces::lifecycle::{Hook, Stage};
 use ch01_namespaces::spec::Spec;
 use nix::unistd::Pid;
 
-use crate::cli::LimitArgs;
 use crate::detect::{Host, Setup};
 use crate::driver::{self, Driver, SelfJoin};
-use crate::limits::Limits;
+use crate::limits::{Limits, Resources};
 
 /// The cgroup of one container, as a lifecycle hook.
 pub struct Cgroups {
@@ -43,14 +42,19 @@ pub struct Cgroups {
 }
 
 impl Cgroups {
-    // ANCHOR: from_args
-    /// Parses and checks the limits and detects this host's cgroups. Nothing
-    /// is created yet: that waits for the container's id, in `prepare`.
-    pub fn from_args(args: &LimitArgs) -> Result<Cgroups> {
-        let limits = Limits::from_args(args)?;
-        Cgroups::new(Host::detect()?, limits, &args.cgroup_parent)
+    // ANCHOR: from_resources
+    /// The cgroup hook for `resources` (parsed and checked once, from the
+    /// command line or a record), on this host's cgroups, detected here.
+    /// Nothing is created yet: that waits for the container's id, in
+    /// `prepare`.
+    pub fn from_resources(resources: &Resources) -> Result<Cgroups> {
+        Cgroups::new(
+            Host::detect()?,
+            resources.limits.clone(),
+            &resources.cgroup_parent,
+        )
     }
-    // ANCHOR_END: from_args
+    // ANCHOR_END: from_resources
 
     /// Limits for containers under `parent` on `host` (tests pass a host
     /// whose mount points are temporary directories).
@@ -139,6 +143,10 @@ impl Hook for Cgroups {
         "cgroups"
     }
 
+    fn stage(&self) -> Stage {
+        Stage::Limits
+    }
+
     /// Creates the cgroup and writes the limits before the child exists, so
     /// a limit the kernel refuses stops the start before anything runs; on
     /// v1, opens the files the child will use to move itself in.
@@ -181,7 +189,7 @@ impl Hook for Cgroups {
 
 /// A cgroup name is one path component: it must not climb out of the
 /// hierarchy (`..`) or make one of ours look like someone else's.
-fn check_name(name: &str, what: &str) -> Result<()> {
+pub(crate) fn check_name(name: &str, what: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name != "."
         && name != ".."

@@ -5,8 +5,9 @@
 //! place that translates, and it rejects nonsense before anything is created.
 
 use anyhow::{Result, bail};
+use serde::{Deserialize, Serialize};
 
-use crate::cli::LimitArgs;
+use crate::cli::{DEFAULT_PARENT, LimitArgs};
 
 /// Docker refuses memory limits below 6 MiB: a smaller cgroup cannot even
 /// hold a starting shell, so the container would be killed at once.
@@ -26,20 +27,63 @@ pub const SHARES_RANGE: std::ops::RangeInclusive<u64> = 2..=262_144;
 /// The limits of one container, in the kernel's units. `None` means
 /// "do not write the file": the new cgroup keeps the kernel's default,
 /// which is always "no limit".
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Limits {
     /// Memory, in bytes (`-m`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<u64>,
     /// CPU time allowed in every [`CPU_PERIOD_US`], in microseconds (`--cpus`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_quota: Option<u64>,
     /// Relative CPU weight on the v1 scale, 1024 being normal (`-c`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_shares: Option<u64>,
     /// The CPUs the container may run on, such as `0-1` (`--cpuset-cpus`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub cpuset_cpus: Option<String>,
     /// The most tasks (processes and threads) alive at once (`--pids-limit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pids_max: Option<u64>,
 }
 // ANCHOR_END: limits
+
+// ANCHOR: resources
+/// Everything chapter 2 decides about a container: its limits and where its
+/// cgroup goes. Parsed once from the command line, kept in the container's
+/// record (chapter 4), and all that a later `start`, `exec` or `rm` needs
+/// to find or rebuild the cgroup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Resources {
+    /// The limits, in the kernel's units.
+    pub limits: Limits,
+    /// The parent of the container's cgroup (`--cgroup-parent`).
+    pub cgroup_parent: String,
+}
+// ANCHOR_END: resources
+
+impl Default for Resources {
+    /// No limits, in the default parent.
+    fn default() -> Resources {
+        Resources {
+            limits: Limits::default(),
+            cgroup_parent: DEFAULT_PARENT.to_string(),
+        }
+    }
+}
+
+impl Resources {
+    /// Parses and checks the limits and the parent cgroup of the command line.
+    pub fn from_args(args: &LimitArgs) -> Result<Resources> {
+        let limits = Limits::from_args(args)?;
+        crate::hook::check_name(&args.cgroup_parent, "--cgroup-parent")?;
+        Ok(Resources {
+            limits,
+            cgroup_parent: args.cgroup_parent.clone(),
+        })
+    }
+}
 
 impl Limits {
     /// Parses and checks every limit given on the command line.

@@ -7,19 +7,20 @@ use ch01_namespaces::lifecycle::Container;
 use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
 use ch02_cgroups::Cgroups;
 use ch02_cgroups::cli::{Cli, Command};
+use ch02_cgroups::limits::Resources;
 
 // ANCHOR: main
 fn main() -> ExitCode {
     run_main(|cli: Cli| match cli.command {
         Command::Run(args) => {
             let spec = args.container.to_spec(args.command.command)?;
-            let cgroups = Cgroups::from_args(&args.limits)?;
+            let cgroups = Cgroups::from_resources(&Resources::from_args(&args.limits)?)?;
             let container = Container::new(spec)
                 .hook(PrivateMounts)
                 .hook(Hostname)
                 .hook(cgroups)
                 .hook(ProcFs);
-            container.start()?.wait()
+            container.run()
         }
     })
 }

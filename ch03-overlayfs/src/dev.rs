@@ -11,14 +11,14 @@
 //! So the container gets a small tmpfs on `/dev` holding real device nodes,
 //! made with `mknod(2)`, and only the harmless ones: no disks, no `/dev/mem`.
 
-use std::os::unix::fs::{PermissionsExt, symlink};
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use nix::mount::{MsFlags, mount};
-use nix::sys::stat::{Mode, SFlag, makedev, mknod};
+use nix::mount::MsFlags;
+use nix::sys::stat::{Mode, SFlag, makedev};
 
 use crate::pivot::ensure_dir;
+use crate::syscall::Syscall;
 
 // ANCHOR: devices
 /// The device nodes every container gets: name, major, minor.
@@ -46,11 +46,11 @@ pub const LINKS: [(&str, &str); 5] = [
 // ANCHOR: populate
 /// Mounts a tmpfs on `dev` (normally `/dev`, after `pivot_root`) and fills
 /// it: device nodes, a new `devpts` instance, `shm`, and the usual links.
-pub fn populate(dev: &Path) -> Result<()> {
-    ensure_dir(dev, 0o755)?;
+pub fn populate(sys: &dyn Syscall, dev: &Path) -> Result<()> {
+    ensure_dir(sys, dev, 0o755)?;
     // nosuid: nothing on /dev may gain privileges. Not nodev, of course.
-    mount(
-        Some("tmpfs"),
+    sys.mount(
+        Some(Path::new("tmpfs")),
         dev,
         Some("tmpfs"),
         MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
@@ -60,7 +60,7 @@ pub fn populate(dev: &Path) -> Result<()> {
 
     for (name, major, minor) in DEVICES {
         let path = dev.join(name);
-        mknod(
+        sys.mknod(
             &path,
             SFlag::S_IFCHR,
             Mode::from_bits_truncate(0o666),
@@ -68,15 +68,15 @@ pub fn populate(dev: &Path) -> Result<()> {
         )
         .with_context(|| format!("mknod {} c {major} {minor}", path.display()))?;
         // mknod applied our umask; these nodes are for everybody.
-        set_mode(&path, 0o666)?;
+        set_mode(sys, &path, 0o666)?;
     }
 
     // A new instance of devpts: the container's terminals are its own, and
     // it cannot open the host's through /dev/pts/N.
     let pts = dev.join("pts");
-    ensure_dir(&pts, 0o755)?;
-    mount(
-        Some("devpts"),
+    ensure_dir(sys, &pts, 0o755)?;
+    sys.mount(
+        Some(Path::new("devpts")),
         &pts,
         Some("devpts"),
         MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
@@ -86,9 +86,9 @@ pub fn populate(dev: &Path) -> Result<()> {
 
     // POSIX shared memory (shm_open) lives in /dev/shm.
     let shm = dev.join("shm");
-    ensure_dir(&shm, 0o1777)?;
-    mount(
-        Some("shm"),
+    ensure_dir(sys, &shm, 0o1777)?;
+    sys.mount(
+        Some(Path::new("shm")),
         &shm,
         Some("tmpfs"),
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
@@ -98,14 +98,27 @@ pub fn populate(dev: &Path) -> Result<()> {
 
     for (name, target) in LINKS {
         let path = dev.join(name);
-        symlink(target, &path)
+        sys.symlink(Path::new(target), &path)
             .with_context(|| format!("symlink {} -> {target}", path.display()))?;
     }
     Ok(())
 }
 // ANCHOR_END: populate
 
-fn set_mode(path: &Path, mode: u32) -> Result<()> {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+fn set_mode(sys: &dyn Syscall, path: &Path, mode: u32) -> Result<()> {
+    sys.chmod(path, mode)
         .with_context(|| format!("chmod {:o} {}", mode, path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syscall::Recorder;
+
+    #[test]
+    fn dev_gets_a_tmpfs_nodes_terminals_shm_and_links() {
+        let sys = Recorder::new();
+        populate(&sys, Path::new("/dev")).unwrap();
+        insta::assert_snapshot!(sys);
+    }
 }

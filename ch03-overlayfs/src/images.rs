@@ -19,12 +19,13 @@ use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow};
 use nix::fcntl::AtFlags;
-use nix::fcntl::{Flock, FlockArg, OFlag, OpenHow, ResolveFlag};
+use nix::fcntl::{OFlag, OpenHow, ResolveFlag};
 use nix::sys::stat::{Mode, SFlag, UtimensatFlags, fchmodat, mknodat, utimensat};
 use nix::sys::time::TimeSpec;
 use nix::unistd::{Gid, Uid, fchownat};
 
 use crate::cli::validate_image_name;
+use crate::storage;
 
 /// Where a `NAME.tar` may wait to be imported, in the seed's convention: the
 /// current directory, then `/root`.
@@ -67,7 +68,7 @@ pub fn resolve_from(root: &Path, name: &str, search: &[PathBuf]) -> Result<PathB
         })?;
 
     fs::create_dir_all(&images).with_context(|| format!("create {}", images.display()))?;
-    let _lock = lock_dir(&images)?;
+    let _lock = storage::lock(&images)?;
     if dir.is_dir() {
         // Another run unpacked it while we waited for the lock.
         return Ok(dir);
@@ -84,15 +85,6 @@ pub fn resolve_from(root: &Path, name: &str, search: &[PathBuf]) -> Result<PathB
     Ok(dir)
 }
 // ANCHOR_END: resolve
-
-/// Takes an exclusive `flock` on a directory, released when the returned
-/// value is dropped (or the process dies: the kernel drops it with the file).
-fn lock_dir(dir: &Path) -> Result<Flock<File>> {
-    let file = File::open(dir).with_context(|| format!("open {} to lock it", dir.display()))?;
-    Flock::lock(file, FlockArg::LockExclusive)
-        .map_err(|(_, errno)| errno)
-        .with_context(|| format!("flock {}", dir.display()))
-}
 
 /// Removes what an interrupted unpack left behind. Called under the lock, so
 /// no other run is unpacking into these right now.

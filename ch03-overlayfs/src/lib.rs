@@ -13,6 +13,11 @@
 //! 4. [`pivot`]: the [`pivot::PivotRoot`] hook swaps the root mount, then
 //!    mounts `/sys` read-only and a fresh `/dev` ([`dev`]).
 //! 5. [`cli`]: `run [flags] IMAGE [COMMAND...]`, `--root`, `-v`.
+//! 6. [`syscall`]: the mount sequences make their kernel calls through the
+//!    [`syscall::Syscall`] trait, so that a unit test can record them
+//!    ([`syscall::Recorder`]) without root.
+//! 7. [`storage`]: the data root's layout and the rules every record under
+//!    it follows (lock, atomic write, timestamps), used by every later chapter.
 //!
 //! The hooks a `run` assembles, in order (`enter` runs in the child):
 //!
@@ -31,4 +36,6 @@ pub mod dev;
 pub mod images;
 pub mod overlay;
 pub mod pivot;
+pub mod storage;
+pub mod syscall;
 pub mod volumes;

@@ -8,6 +8,7 @@ use ch01_namespaces::exit::run_main;
 use ch01_namespaces::lifecycle::Container;
 use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
 use ch02_cgroups::Cgroups;
+use ch02_cgroups::limits::Resources;
 use ch03_overlayfs::cli::{Cli, Command, RootArgs, RunArgs};
 use ch03_overlayfs::images;
 use ch03_overlayfs::overlay::Overlay;
@@ -27,7 +28,7 @@ fn run(root: &RootArgs, args: RunArgs) -> Result<i32> {
     for volume in &args.volumes.volumes {
         volume.check_source()?;
     }
-    let cgroups = Cgroups::from_args(&args.limits)?;
+    let cgroups = Cgroups::from_resources(&Resources::from_args(&args.limits)?)?;
     let image = images::resolve(&root.dir()?, &args.image.image)?;
     let spec = args.container.to_spec(args.image.command())?;
     let container_dir = root.container_dir(&spec.id)?;
@@ -39,6 +40,6 @@ fn run(root: &RootArgs, args: RunArgs) -> Result<i32> {
         .hook(Volumes::new(args.volumes.volumes))
         .hook(PivotRoot)
         .hook(ProcFs);
-    container.start()?.wait()
+    container.run()
 }
 // ANCHOR_END: run

@@ -24,10 +24,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::mount::{MntFlags, MsFlags, umount2};
 
-use ch01_namespaces::lifecycle::Hook;
+use ch01_namespaces::lifecycle::{Hook, Stage};
 use ch01_namespaces::spec::Spec;
+
+use crate::syscall::{Kernel, Syscall};
 
 /// The longest option string `mount(2)` accepts: one page.
 const MAX_OPTIONS: usize = 4096;
@@ -117,11 +119,32 @@ impl Overlay {
         Ok(options)
     }
     // ANCHOR_END: options
+
+    // ANCHOR: mount
+    /// Mounts the union on [`Overlay::merged`]; in the child, in its private
+    /// mount namespace.
+    pub fn mount(&self, sys: &dyn Syscall) -> Result<()> {
+        let options = self.options()?;
+        let merged = self.merged();
+        sys.mount(
+            Some(Path::new("overlay")),
+            &merged,
+            Some("overlay"),
+            MsFlags::empty(),
+            Some(options.as_str()),
+        )
+        .with_context(|| format!("mount overlay on {} ({options})", merged.display()))
+    }
+    // ANCHOR_END: mount
 }
 
 impl Hook for Overlay {
     fn name(&self) -> &'static str {
         "overlay"
+    }
+
+    fn stage(&self) -> Stage {
+        Stage::RootFs
     }
 
     // ANCHOR: prepare
@@ -156,16 +179,7 @@ impl Hook for Overlay {
     // ANCHOR: enter
     /// In the child, in its private mount namespace: mount the union.
     fn enter(&self, _spec: &Spec) -> Result<()> {
-        let options = self.options()?;
-        let merged = self.merged();
-        mount(
-            Some("overlay"),
-            &merged,
-            Some("overlay"),
-            MsFlags::empty(),
-            Some(options.as_str()),
-        )
-        .with_context(|| format!("mount overlay on {} ({options})", merged.display()))
+        self.mount(&Kernel)
     }
     // ANCHOR_END: enter
 
@@ -250,6 +264,7 @@ pub fn unescape_mount_field(field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::syscall::Recorder;
 
     #[test]
     fn options_list_lower_layers_top_first() {
@@ -274,6 +289,21 @@ mod tests {
                 .options()
                 .is_err()
         );
+    }
+
+    #[test]
+    fn mount_stacks_every_lower_layer_in_one_call() {
+        let overlay = Overlay::new(
+            vec![
+                "/r/images/app".into(),
+                "/r/images/libs".into(),
+                "/r/images/base".into(),
+            ],
+            "/r/containers/abc".into(),
+        );
+        let sys = Recorder::new();
+        overlay.mount(&sys).unwrap();
+        insta::assert_snapshot!(sys);
     }
 
     #[test]

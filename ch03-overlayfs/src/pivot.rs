@@ -12,12 +12,13 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use nix::mount::{MntFlags, MsFlags, mount, umount2};
+use nix::mount::{MntFlags, MsFlags};
 
-use ch01_namespaces::lifecycle::Hook;
+use ch01_namespaces::lifecycle::{Hook, Stage};
 use ch01_namespaces::spec::Spec;
 
 use crate::dev;
+use crate::syscall::{Kernel, Syscall};
 
 /// The hook that makes `spec.rootfs` the container's `/` and gives it a
 /// read-only `/sys` and a fresh `/dev`. `/proc` is chapter 1's
@@ -29,14 +30,24 @@ impl Hook for PivotRoot {
         "pivot_root"
     }
 
+    fn stage(&self) -> Stage {
+        Stage::PivotRoot
+    }
+
     fn enter(&self, spec: &Spec) -> Result<()> {
         let Some(rootfs) = &spec.rootfs else {
             bail!("pivot_root needs a root filesystem");
         };
-        pivot_into(rootfs)?;
-        mount_sys()?;
-        dev::populate(Path::new("/dev"))
+        enter_rootfs(&Kernel, rootfs)
     }
+}
+
+/// The whole of [`PivotRoot`]'s work, in the child: `rootfs` becomes `/`,
+/// then `/sys` and `/dev` are mounted in it.
+pub fn enter_rootfs(sys: &dyn Syscall, rootfs: &Path) -> Result<()> {
+    pivot_into(sys, rootfs)?;
+    mount_sys(sys)?;
+    dev::populate(sys, Path::new("/dev"))
 }
 
 // ANCHOR: pivot_into
@@ -45,29 +56,31 @@ impl Hook for PivotRoot {
 /// The mounts must not be shared: `pivot_root` refuses (`EINVAL`) to move
 /// mounts that propagate to a peer, since the move would have to happen in
 /// the peer too. chapter 1's `PrivateMounts` made every mount private first.
-pub fn pivot_into(rootfs: &Path) -> Result<()> {
+pub fn pivot_into(sys: &dyn Syscall, rootfs: &Path) -> Result<()> {
     // pivot_root wants the new root to be a mount point. The overlay already
     // is one, but a plain directory is not: binding it onto itself makes it
     // one either way (MS_REC keeps the volumes mounted inside it).
-    mount(
+    sys.mount(
         Some(rootfs),
         rootfs,
-        None::<&str>,
+        None,
         MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
+        None,
     )
     .with_context(|| format!("bind mount {} onto itself", rootfs.display()))?;
-    nix::unistd::chdir(rootfs).with_context(|| format!("chdir to {}", rootfs.display()))?;
+    sys.chdir(rootfs)
+        .with_context(|| format!("chdir to {}", rootfs.display()))?;
     // pivot_root(".", "."): the new root becomes "/" and the old root is
     // mounted on top of it, at the same place. No directory for the old
     // root is needed in the image, and nothing is written into it.
-    nix::unistd::pivot_root(".", ".")
+    sys.pivot_root(Path::new("."), Path::new("."))
         .with_context(|| format!("pivot_root to {}", rootfs.display()))?;
     // The old root is the top mount at "."; detach it (and everything under
     // it: the host's /proc, /sys, /home...). MNT_DETACH, because the host's
     // mounts are busy and a plain unmount would fail.
-    umount2(".", MntFlags::MNT_DETACH).context("detach the old root")?;
-    nix::unistd::chdir("/").context("chdir to the new /")?;
+    sys.umount2(Path::new("."), MntFlags::MNT_DETACH)
+        .context("detach the old root")?;
+    sys.chdir(Path::new("/")).context("chdir to the new /")?;
     Ok(())
 }
 // ANCHOR_END: pivot_into
@@ -75,19 +88,76 @@ pub fn pivot_into(rootfs: &Path) -> Result<()> {
 // ANCHOR: sys
 /// Mounts a read-only `sysfs` on `/sys`: programs read it (network devices,
 /// CPU topology), but a container has no business writing kernel settings.
-pub fn mount_sys() -> Result<()> {
-    ensure_dir(Path::new("/sys"), 0o555)?;
+pub fn mount_sys(sys: &dyn Syscall) -> Result<()> {
+    let dir = Path::new("/sys");
+    ensure_dir(sys, dir, 0o555)?;
     let flags = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
-    mount(Some("sysfs"), "/sys", Some("sysfs"), flags, None::<&str>).context("mount sysfs on /sys")
+    sys.mount(Some(Path::new("sysfs")), dir, Some("sysfs"), flags, None)
+        .context("mount sysfs on /sys")
 }
 // ANCHOR_END: sys
 
 /// Creates `path` with `mode` if the image lacks it.
-pub(crate) fn ensure_dir(path: &Path, mode: u32) -> Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    match std::fs::DirBuilder::new().mode(mode).create(path) {
+pub(crate) fn ensure_dir(sys: &dyn Syscall, path: &Path, mode: u32) -> Result<()> {
+    match sys.mkdir(path, mode) {
         Ok(()) => Ok(()),
         Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
         Err(err) => Err(err).with_context(|| format!("create {}", path.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use nix::errno::Errno;
+
+    use super::*;
+    use crate::syscall::Recorder;
+
+    const ROOTFS: &str = "/var/lib/mydocker/containers/abc/merged";
+
+    #[test]
+    fn pivot_binds_the_root_pivots_and_detaches_the_old_one() {
+        let sys = Recorder::new();
+        pivot_into(&sys, Path::new(ROOTFS)).unwrap();
+        insta::assert_snapshot!(sys);
+    }
+
+    #[test]
+    fn sys_is_read_only() {
+        let sys = Recorder::new();
+        mount_sys(&sys).unwrap();
+        insta::assert_snapshot!(sys, @r#"
+        mkdir("/sys", 0o555)
+        mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL)
+        "#);
+    }
+
+    #[test]
+    fn a_failed_pivot_stops_the_sequence() {
+        let sys = Recorder::new().fail("pivot_root", Errno::EINVAL);
+        let err = enter_rootfs(&sys, Path::new(ROOTFS)).unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            format!("pivot_root to {ROOTFS}: EINVAL: Invalid argument")
+        );
+        // Nothing after it: the old root stays, and /sys and /dev are not
+        // mounted over the host's.
+        insta::assert_snapshot!(sys, @r#"
+        mount("/var/lib/mydocker/containers/abc/merged", "/var/lib/mydocker/containers/abc/merged", NULL, MS_BIND | MS_REC, NULL)
+        chdir("/var/lib/mydocker/containers/abc/merged")
+        pivot_root(".", ".") = -1 EINVAL (Invalid argument)
+        "#);
+    }
+
+    #[test]
+    fn an_existing_directory_is_kept() {
+        let sys = Recorder::new().fail("mkdir", Errno::EEXIST);
+        mount_sys(&sys).unwrap();
+        let sys = Recorder::new().fail("mkdir", Errno::EROFS);
+        let err = mount_sys(&sys).unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "create /sys: Read-only file system (os error 30)"
+        );
     }
 }

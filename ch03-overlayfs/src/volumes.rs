@@ -23,21 +23,26 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use nix::errno::Errno;
 use nix::fcntl::{OFlag, OpenHow, ResolveFlag, openat, openat2};
-use nix::mount::{MsFlags, mount};
+use nix::mount::MsFlags;
 use nix::sys::stat::{Mode, SFlag, fstat, mkdirat};
 
-use ch01_namespaces::lifecycle::Hook;
+use ch01_namespaces::lifecycle::{Hook, Stage};
 use ch01_namespaces::spec::Spec;
+
+use crate::syscall::{Kernel, Syscall};
 
 // ANCHOR: volume
 /// One `-v HOST:CONTAINER[:ro]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Volume {
     /// The path on the host.
     pub source: PathBuf,
-    /// The path inside the container.
+    /// The path inside the container (a record calls it `destination`, as
+    /// the OCI runtime spec does).
+    #[serde(rename = "destination")]
     pub target: PathBuf,
     /// Mount it read-only (`:ro`).
+    #[serde(default)]
     pub readonly: bool,
 }
 // ANCHOR_END: volume
@@ -119,6 +124,10 @@ impl Hook for Volumes {
         "volumes"
     }
 
+    fn stage(&self) -> Stage {
+        Stage::Volumes
+    }
+
     fn prepare(&mut self, _spec: &mut Spec) -> Result<()> {
         self.volumes.iter().try_for_each(Volume::check_source)
     }
@@ -156,8 +165,8 @@ fn clean_components(path: &Path) -> Vec<OsString> {
 
 /// The `/proc/self/fd/N` path of a descriptor: a "magic link" that leads to
 /// exactly the file the descriptor holds, whatever its name is now.
-fn fd_path(fd: BorrowedFd<'_>) -> String {
-    format!("/proc/self/fd/{}", fd.as_raw_fd())
+fn fd_path(fd: BorrowedFd<'_>) -> PathBuf {
+    PathBuf::from(format!("/proc/self/fd/{}", fd.as_raw_fd()))
 }
 
 fn is_dir(fd: BorrowedFd<'_>) -> Result<bool> {
@@ -207,6 +216,18 @@ pub fn bind_into_rootfs(
     dest_in_container: &Path,
     readonly: bool,
 ) -> Result<()> {
+    bind_into_rootfs_with(&Kernel, rootfs, source, dest_in_container, readonly)
+}
+
+/// [`bind_into_rootfs`], with the mounts made through `sys`. The target is
+/// resolved (and what is missing created) for real either way.
+pub fn bind_into_rootfs_with(
+    sys: &dyn Syscall,
+    rootfs: &Path,
+    source: &Path,
+    dest_in_container: &Path,
+    readonly: bool,
+) -> Result<()> {
     let src = nix::fcntl::open(source, OFlag::O_PATH | OFlag::O_CLOEXEC, Mode::empty())
         .with_context(|| format!("open {}", source.display()))?;
     let src_is_dir = is_dir(src.as_fd()).with_context(|| source.display().to_string())?;
@@ -220,12 +241,12 @@ pub fn bind_into_rootfs(
     let target = open_in_root(root.as_fd(), &parts, src_is_dir)?;
 
     // MS_REC: the host's submounts under `source` come along, as with rbind.
-    mount(
-        Some(fd_path(src.as_fd()).as_str()),
-        fd_path(target.as_fd()).as_str(),
-        None::<&str>,
+    sys.mount(
+        Some(&fd_path(src.as_fd())),
+        &fd_path(target.as_fd()),
+        None,
         MsFlags::MS_BIND | MsFlags::MS_REC,
-        None::<&str>,
+        None,
     )
     .with_context(|| {
         format!(
@@ -236,7 +257,7 @@ pub fn bind_into_rootfs(
         )
     })?;
     if readonly {
-        make_readonly(root.as_fd(), &parts)
+        make_readonly(sys, root.as_fd(), &parts)
             .with_context(|| format!("make {} read-only", dest_in_container.display()))?;
     }
     Ok(())
@@ -321,7 +342,7 @@ fn open_in_root(root: BorrowedFd<'_>, parts: &[OsString], dir: bool) -> Result<O
 /// applied afterwards, to the new mount itself. `mount_setattr(2)` with
 /// `AT_RECURSIVE` also covers the submounts that `MS_REC` copied, which a
 /// remount would leave writable.
-fn make_readonly(root: BorrowedFd<'_>, parts: &[OsString]) -> Result<()> {
+fn make_readonly(sys: &dyn Syscall, root: BorrowedFd<'_>, parts: &[OsString]) -> Result<()> {
     let rel: PathBuf = parts.iter().collect();
     // Resolving the path again now crosses into the new mount: the
     // descriptor is the mount's root.
@@ -332,30 +353,19 @@ fn make_readonly(root: BorrowedFd<'_>, parts: &[OsString]) -> Result<()> {
         propagation: 0,
         userns_fd: 0,
     };
-    let rc = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            top.as_raw_fd(),
-            c"".as_ptr(),
-            libc::AT_EMPTY_PATH | libc::AT_RECURSIVE,
-            &attr as *const libc::mount_attr,
-            std::mem::size_of::<libc::mount_attr>(),
-        )
-    };
-    if rc == 0 {
-        return Ok(());
-    }
-    let err = Errno::last();
-    if err != Errno::ENOSYS {
-        return Err(err).context("mount_setattr MOUNT_ATTR_RDONLY");
+    let flags = libc::AT_EMPTY_PATH | libc::AT_RECURSIVE;
+    match sys.mount_setattr(top.as_fd(), c"", flags, &attr) {
+        Ok(()) => return Ok(()),
+        Err(Errno::ENOSYS) => {}
+        Err(err) => return Err(err).context("mount_setattr MOUNT_ATTR_RDONLY"),
     }
     // Before Linux 5.12: remount the top mount read-only.
-    mount(
-        None::<&str>,
-        fd_path(top.as_fd()).as_str(),
-        None::<&str>,
+    sys.mount(
+        None,
+        &fd_path(top.as_fd()),
+        None,
         MsFlags::MS_REMOUNT | MsFlags::MS_BIND | MsFlags::MS_RDONLY,
-        None::<&str>,
+        None,
     )
     .context("remount read-only")
 }
@@ -364,6 +374,7 @@ fn make_readonly(root: BorrowedFd<'_>, parts: &[OsString]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::syscall::Recorder;
 
     fn v(source: &str, target: &str, readonly: bool) -> Volume {
         Volume {
@@ -446,5 +457,42 @@ mod tests {
         assert!(format!("{err:#}").contains("does not exist"), "{err:#}");
         assert!(open_in_root(root.as_fd(), &parts("/etc/app.conf/z"), true).is_err());
         assert!(open_in_root(root.as_fd(), &parts("/etc"), false).is_err());
+    }
+
+    /// Binds a host directory read-only at `/data` of a fresh rootfs in a
+    /// temporary directory, through `sys`.
+    fn bind_read_only_volume(sys: &Recorder) -> Result<()> {
+        let tmp = tempfile::tempdir().unwrap();
+        let rootfs = tmp.path().join("rootfs");
+        let host = tmp.path().join("host");
+        std::fs::create_dir_all(&rootfs).unwrap();
+        std::fs::create_dir_all(&host).unwrap();
+        bind_into_rootfs_with(sys, &rootfs, &host, Path::new("/data"), true)?;
+        assert!(rootfs.join("data").is_dir(), "the target was created");
+        Ok(())
+    }
+
+    /// The temporary directory and the descriptor numbers change from run to
+    /// run.
+    fn snapshot_filters() -> insta::Settings {
+        let mut settings = insta::Settings::clone_current();
+        settings.add_filter(r#"[^"<\s]*/\.tmp\w+"#, "[TMP]");
+        settings.add_filter(r"/proc/self/fd/\d+", "/proc/self/fd/N");
+        settings.add_filter(r"\b\d+<", "N<");
+        settings
+    }
+
+    #[test]
+    fn a_read_only_volume_is_bound_then_made_read_only() {
+        let sys = Recorder::new();
+        bind_read_only_volume(&sys).unwrap();
+        snapshot_filters().bind(|| insta::assert_snapshot!(sys));
+    }
+
+    #[test]
+    fn before_linux_5_12_a_read_only_volume_is_remounted() {
+        let sys = Recorder::new().fail("mount_setattr", Errno::ENOSYS);
+        bind_read_only_volume(&sys).unwrap();
+        snapshot_filters().bind(|| insta::assert_snapshot!(sys));
     }
 }

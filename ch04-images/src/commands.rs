@@ -9,10 +9,10 @@ use anyhow::{Context, Result, bail};
 
 use crate::archive;
 use crate::cli::{Command, ImageCommand};
-use crate::clock;
 use crate::commit;
 use crate::containers::ContainerStore;
 use crate::images::{ImageStore, human_size};
+use ch03_overlayfs::storage::clock;
 
 /// Runs every command except `run` against the data root `root`, and
 /// returns the exit code.

@@ -14,11 +14,14 @@
 
 use std::fs::File;
 use std::io::Write;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use nix::mount::{MntFlags, MsFlags, mount, umount2};
-use nix::sched::{CloneFlags, unshare};
+use nix::mount::{MntFlags, MsFlags};
+use nix::sched::CloneFlags;
+
+use ch03_overlayfs::syscall::{Kernel, Syscall};
 
 use crate::containers::{ContainerStore, Record};
 use crate::digest::Digest;
@@ -127,34 +130,89 @@ pub fn export(
                 .into_owned()
         })
         .collect();
-    unshare(CloneFlags::CLONE_NEWNS).context("unshare the mount namespace for export")?;
-    mount(
-        None::<&str>,
-        "/",
-        None::<&str>,
+    let mnt = containers.dir_of(&record.id).join("export");
+    with_merged_tree(&Kernel, &root, &mnt, &rel, |tree| {
+        write_tree(tree, out, Dialect::Flat, &mut |_| {})
+            .and_then(|mut w| w.flush().context("write the tar"))
+    })
+}
+
+/// Mounts the read-only overlay of `lowers` (relative to `root`, top-most
+/// first) on `mnt`, in a new private mount namespace, hands the tree to
+/// `read`, and unmounts it. `mnt` itself is created and removed for real: it
+/// is in the data root.
+pub fn with_merged_tree(
+    sys: &dyn Syscall,
+    root: &Path,
+    mnt: &Path,
+    lowers: &[String],
+    read: impl FnOnce(&Path) -> Result<()>,
+) -> Result<()> {
+    sys.unshare(CloneFlags::CLONE_NEWNS)
+        .context("unshare the mount namespace for export")?;
+    sys.mount(
+        None,
+        Path::new("/"),
+        None,
         MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None::<&str>,
+        None,
     )
     .context("make / private (mount --make-rprivate /)")?;
-    let mnt = containers.dir_of(&record.id).join("export");
-    std::fs::create_dir_all(&mnt).with_context(|| format!("create {}", mnt.display()))?;
+    std::fs::create_dir_all(mnt).with_context(|| format!("create {}", mnt.display()))?;
     let cwd = File::open(".").context("open the current directory")?;
-    std::env::set_current_dir(&root).with_context(|| format!("chdir {}", root.display()))?;
-    let opts = format!("lowerdir={}", rel.join(":"));
-    let mounted = mount(
-        Some("overlay"),
-        &mnt,
-        Some("overlay"),
-        MsFlags::MS_RDONLY,
-        Some(opts.as_str()),
-    )
-    .with_context(|| format!("mount overlay on {} ({opts})", mnt.display()));
-    nix::unistd::fchdir(&cwd).context("return to the current directory")?;
+    // Said as the standard library says it (`... (os error 2)`), like the
+    // other errors of this sequence.
+    sys.chdir(root)
+        .map_err(std::io::Error::from)
+        .with_context(|| format!("chdir {}", root.display()))?;
+    let opts = format!("lowerdir={}", lowers.join(":"));
+    let mounted = sys
+        .mount(
+            Some(Path::new("overlay")),
+            mnt,
+            Some("overlay"),
+            MsFlags::MS_RDONLY,
+            Some(opts.as_str()),
+        )
+        .with_context(|| format!("mount overlay on {} ({opts})", mnt.display()));
+    sys.fchdir(cwd.as_fd())
+        .context("return to the current directory")?;
     mounted?;
-    let written = write_tree(&mnt, out, Dialect::Flat, &mut |_| {})
-        .and_then(|mut w| w.flush().context("write the tar"));
-    let _ = umount2(&mnt, MntFlags::MNT_DETACH);
-    let _ = std::fs::remove_dir(&mnt);
+    let written = read(mnt);
+    let _ = sys.umount2(mnt, MntFlags::MNT_DETACH);
+    let _ = std::fs::remove_dir(mnt);
     written
 }
 // ANCHOR_END: export
+
+#[cfg(test)]
+mod tests {
+    use ch03_overlayfs::syscall::Recorder;
+
+    use super::*;
+
+    #[test]
+    fn export_mounts_the_merged_tree_privately_and_reads_it_before_the_unmount() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mnt = tmp.path().join("containers/abc/export");
+        let lowers = ["containers/abc/upper".to_string(), "layers/l1/diff".into()];
+        let sys = Recorder::new();
+        with_merged_tree(
+            &sys,
+            Path::new("/var/lib/mydocker"),
+            &mnt,
+            &lowers,
+            |tree| {
+                sys.note(&format!("read {}", tree.display()));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert!(!mnt.exists(), "the mount point is removed");
+        let mut settings = insta::Settings::clone_current();
+        settings.add_filter(r#"[^"<\s]*/\.tmp\w+"#, "[TMP]");
+        // The descriptor of the directory the test runs in.
+        settings.add_filter(r"fchdir\(\d+<[^>]*>\)", "fchdir(N<[CWD]>)");
+        settings.bind(|| insta::assert_snapshot!(sys));
+    }
+}

@@ -18,11 +18,14 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::Flock;
 use serde::{Deserialize, Serialize};
 
+use ch02_cgroups::limits::Resources;
+use ch03_overlayfs::storage::{self, Durability, read_json, write_json};
+use ch03_overlayfs::volumes::Volume;
+
 use crate::digest::Digest;
-use crate::layers::{Durability, write_json_with};
 
 /// Where a container is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,18 +47,6 @@ impl std::fmt::Display for Status {
             Status::Exited => "exited",
         })
     }
-}
-
-/// A bind mount, as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MountRecord {
-    /// On the host.
-    pub source: String,
-    /// Inside the container.
-    pub destination: String,
-    /// Read-only?
-    #[serde(default)]
-    pub readonly: bool,
 }
 
 // ANCHOR: record
@@ -92,12 +83,13 @@ pub struct Record {
     /// When it finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished: Option<String>,
-    /// Resource limits as given (`memory` → `64m`, ...).
+    /// Its limits and cgroup parent (chapter 2), as parsed from the
+    /// command line: a `start` builds the same cgroup again from them.
     #[serde(default)]
-    pub limits: BTreeMap<String, String>,
-    /// Volumes.
+    pub resources: Resources,
+    /// Its volumes (chapter 3).
     #[serde(default)]
-    pub mounts: Vec<MountRecord>,
+    pub mounts: Vec<Volume>,
 }
 // ANCHOR_END: record
 
@@ -112,17 +104,21 @@ impl Record {
         }
     }
 
+    /// The container's first process, if the record names one that still
+    /// runs: the same pid *and* start time, so a recycled pid is not taken
+    /// for the container.
+    pub fn live_process(&self) -> Option<ProcessRef> {
+        let process = ProcessRef {
+            pid: self.pid.filter(|pid| *pid > 0)?,
+            start: self.pid_start?,
+        };
+        process.is_alive().then_some(process)
+    }
+
     /// True if the recorded process is still the one we started, and has
-    /// not exited (a zombie has: it only waits for a parent to reap it,
-    /// which takes long when its parent died and init is slow to do it).
+    /// not exited.
     pub fn is_alive(&self) -> bool {
-        match (self.pid, self.pid_start) {
-            (Some(pid), start) if pid > 0 => {
-                let now = process_start(pid);
-                now.is_some() && (start.is_none() || now == start) && !is_zombie(pid)
-            }
-            _ => false,
-        }
+        self.live_process().is_some()
     }
 
     /// The id as `docker ps` shows it.
@@ -130,6 +126,37 @@ impl Record {
         &self.id[..12.min(self.id.len())]
     }
 }
+
+// ANCHOR: process_ref
+/// A process, named so that a recycled pid is not mistaken for it: its pid
+/// and its start time (clock ticks since boot, from `/proc/PID/stat`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessRef {
+    /// The pid, as the host sees it.
+    pub pid: i32,
+    /// When it started.
+    pub start: u64,
+}
+
+impl ProcessRef {
+    /// The process `pid`, if it exists.
+    pub fn of(pid: i32) -> Option<ProcessRef> {
+        process_start(pid).map(|start| ProcessRef { pid, start })
+    }
+
+    /// This process.
+    pub fn me() -> Option<ProcessRef> {
+        ProcessRef::of(std::process::id() as i32)
+    }
+
+    /// True while this very process exists and has not exited (a zombie
+    /// has exited: it only waits for its parent to read its status, which
+    /// takes long when its parent died and init is slow to do it).
+    pub fn is_alive(&self) -> bool {
+        process_start(self.pid) == Some(self.start) && !is_zombie(self.pid)
+    }
+}
+// ANCHOR_END: process_ref
 
 /// True if process `pid` has exited but was not reaped yet (state `Z`, or
 /// `X` while it is being reaped; field 3 of `/proc/PID/stat`).
@@ -211,7 +238,7 @@ impl ContainerStore {
 
     /// Writes `names.json` (under the lock), as durably as this store writes.
     fn write_names(&self, names: &BTreeMap<String, String>) -> Result<()> {
-        write_json_with(&self.dir.join("names.json"), names, self.durability)
+        write_json(&self.dir.join("names.json"), names, self.durability)
     }
 
     /// The directory of container `id` (its record, upper, work, merged).
@@ -221,26 +248,11 @@ impl ContainerStore {
 
     /// Takes the names lock; released when dropped.
     pub fn lock(&self) -> Result<Flock<File>> {
-        fs::create_dir_all(&self.dir).with_context(|| format!("create {}", self.dir.display()))?;
-        let path = self.dir.join(".lock");
-        let f = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("open {}", path.display()))?;
-        Flock::lock(f, FlockArg::LockExclusive)
-            .map_err(|(_, e)| e)
-            .with_context(|| format!("flock {}", path.display()))
+        storage::lock(&self.dir.join(".lock"))
     }
 
     fn names(&self) -> Result<BTreeMap<String, String>> {
-        let p = self.dir.join("names.json");
-        match fs::read(&p) {
-            Ok(b) => serde_json::from_slice(&b).with_context(|| format!("parse {}", p.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
-            Err(e) => Err(e).with_context(|| format!("read {}", p.display())),
-        }
+        Ok(read_json(&self.dir.join("names.json"))?.unwrap_or_default())
     }
 
     // ANCHOR: create
@@ -290,7 +302,7 @@ impl ContainerStore {
     /// must exist.
     pub fn write(&self, record: &Record) -> Result<()> {
         let path = self.dir_of(&record.id).join("config.json");
-        write_json_with(&path, record, self.durability)
+        write_json(&path, record, self.durability)
     }
 
     /// Reserves the name, creates the directory and writes the record: a
@@ -309,8 +321,7 @@ impl ContainerStore {
     /// Reads the record of container `id`.
     pub fn get_by_id(&self, id: &str) -> Result<Record> {
         let p = self.dir_of(id).join("config.json");
-        let b = fs::read(&p).with_context(|| format!("read {}", p.display()))?;
-        serde_json::from_slice(&b).with_context(|| format!("parse {}", p.display()))
+        read_json(&p)?.with_context(|| format!("read {}: no such file", p.display()))
     }
 
     /// Finds a container by full id, name, or unique id prefix (Docker's
@@ -319,14 +330,8 @@ impl ContainerStore {
     pub fn find(&self, name_or_id: &str) -> Result<Record> {
         let hex = !name_or_id.is_empty() && name_or_id.chars().all(|c| c.is_ascii_hexdigit());
         if hex && name_or_id.len() == 64 {
-            let p = self.dir_of(name_or_id).join("config.json");
-            match fs::read(&p) {
-                Ok(b) => {
-                    return serde_json::from_slice(&b)
-                        .with_context(|| format!("parse {}", p.display()));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e).with_context(|| format!("read {}", p.display())),
+            if let Some(record) = read_json(&self.dir_of(name_or_id).join("config.json"))? {
+                return Ok(record);
             }
         }
         if let Some(id) = self.names()?.get(name_or_id) {
@@ -402,17 +407,8 @@ impl ContainerStore {
                     r.name
                 );
             }
-            if let Some(pid) = r.pid {
-                let _ = nix::sys::signal::kill(
-                    nix::unistd::Pid::from_raw(pid),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-                for _ in 0..250 {
-                    if !r.is_alive() {
-                        break;
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
+            if let Some(process) = r.live_process() {
+                crate::pidfd::kill_and_wait(process)?;
             }
         }
         let _lock = self.lock()?;
@@ -447,16 +443,27 @@ mod tests {
             image: "busybox".into(),
             image_id: Digest::of(b"x"),
             command: vec!["sh".into()],
-            created: crate::clock::now_rfc3339(),
+            created: ch03_overlayfs::storage::clock::now_rfc3339(),
             status: Status::Created,
             pid: None,
             pid_start: None,
             exit_code: None,
             started: None,
             finished: None,
-            limits: BTreeMap::new(),
+            resources: Resources::default(),
             mounts: vec![],
         }
+    }
+
+    #[test]
+    fn this_process_is_alive_and_a_wrong_start_time_is_not() {
+        let me = ProcessRef::me().unwrap();
+        assert!(me.is_alive());
+        let other = ProcessRef {
+            start: me.start + 1,
+            ..me
+        };
+        assert!(!other.is_alive());
     }
 
     #[test]

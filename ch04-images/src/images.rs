@@ -20,12 +20,13 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::Flock;
 use serde_json::{Value, json};
 
-use crate::clock;
+use ch03_overlayfs::storage::{self, Durability, clock, write_atomic, write_json};
+
 use crate::digest::Digest;
-use crate::layers::{LayerStore, write_atomic, write_json_atomic};
+use crate::layers::LayerStore;
 
 pub use crate::gc::Removed;
 pub use crate::oci::{ImageConfig, RootFs, RunDefaults, go_arch};
@@ -101,17 +102,7 @@ impl ImageStore {
 
     /// Takes the store's lock; it is released when the value is dropped.
     pub fn lock(&self) -> Result<Flock<File>> {
-        fs::create_dir_all(&self.dir).with_context(|| format!("create {}", self.dir.display()))?;
-        let path = self.dir.join(".lock");
-        let f = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("open {}", path.display()))?;
-        let lock = Flock::lock(f, FlockArg::LockExclusive)
-            .map_err(|(_, e)| e)
-            .with_context(|| format!("flock {}", path.display()))?;
+        let lock = storage::lock(&self.dir.join(".lock"))?;
         // Every unpack happens under this lock, so whatever is left in the
         // temporary directories now was left by a process that died (killed
         // in the middle of an import, say): remove it.
@@ -139,7 +130,11 @@ impl ImageStore {
 
     /// Writes the tag index (whole, atomically).
     pub(crate) fn save_repositories(&self, repos: &BTreeMap<String, Digest>) -> Result<()> {
-        write_json_atomic(&self.dir.join("repositories.json"), repos)
+        write_json(
+            &self.dir.join("repositories.json"),
+            repos,
+            Durability::Durable,
+        )
     }
 
     /// Where the configuration of image `id` is stored.
@@ -179,7 +174,7 @@ impl ImageStore {
         let id = Digest::of(raw);
         let path = self.config_path(&id);
         if !path.exists() {
-            write_atomic(&path, raw)?;
+            write_atomic(&path, raw, Durability::Durable)?;
         }
         Ok((id, config))
     }

@@ -22,6 +22,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use ch03_overlayfs::storage::{Durability, write_json};
+
 use crate::confine::Confined;
 use crate::digest::{Digest, HashingReader, HashingWriter};
 use crate::split::{self, Recorder};
@@ -164,7 +166,7 @@ impl LayerStore {
             diff_id: diff_id.clone(),
             size,
         };
-        write_json_atomic(&tmp.path().join("layer.json"), &info)?;
+        write_json(&tmp.path().join("layer.json"), &info, Durability::Durable)?;
         let dest = self.layer_dir(&diff_id);
         fs::create_dir_all(self.dir.join("sha256")).context("create the layer directory")?;
         if self.exists(&diff_id) {
@@ -228,85 +230,11 @@ pub fn open_maybe_gzip(file: impl Read + 'static) -> Result<Box<dyn Read>> {
     }
 }
 
-/// How much a write promises about a power cut. Either way the file is
-/// replaced whole by a `rename`, so a reader (or a process that crashed
-/// half-way) only ever sees the old content or the new one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Durability {
-    /// `fsync` before the `rename`: the new content is on the disk before
-    /// the name points to it, and survives a power cut. For what must
-    /// outlive a reboot: images, layers, the records of a kept container.
-    #[default]
-    Durable,
-    /// No `fsync`: for records that only describe a live container (one
-    /// run with `--rm`), which a power cut ends anyway. The write costs no
-    /// wait for the disk; the kernel writes it out in its own time.
-    Volatile,
-}
-
-/// Writes `value` as JSON to `path` atomically and durably: a temporary file
-/// in the same directory, flushed to the disk, then renamed over the old one.
-pub fn write_json_atomic<T: Serialize>(path: &Path, value: &T) -> Result<()> {
-    write_json_with(path, value, Durability::Durable)
-}
-
-/// Writes `value` as JSON to `path` atomically, flushed to the disk or not
-/// as `durability` says.
-pub fn write_json_with<T: Serialize>(path: &Path, value: &T, durability: Durability) -> Result<()> {
-    let bytes = serde_json::to_vec_pretty(value).context("serialize JSON")?;
-    write_atomic_with(path, &bytes, durability)
-}
-
-/// Writes `bytes` to `path` atomically and durably (temporary file, `fsync`,
-/// rename).
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomic_with(path, bytes, Durability::Durable)
-}
-
-/// Writes `bytes` to `path` atomically (temporary file + rename), with an
-/// `fsync` before the rename if `durability` asks for one.
-pub fn write_atomic_with(path: &Path, bytes: &[u8], durability: Durability) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp{}",
-        path.file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default(),
-        std::process::id()
-    ));
-    let mut f = File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
-    f.write_all(bytes)
-        .with_context(|| format!("write {}", tmp.display()))?;
-    if durability == Durability::Durable {
-        f.sync_all()
-            .with_context(|| format!("fsync {}", tmp.display()))?;
-    }
-    fs::rename(&tmp, path)
-        .with_context(|| format!("rename {} to {}", tmp.display(), path.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::unpack::tests::entry;
     use tar::EntryType;
-
-    #[test]
-    fn both_durabilities_replace_the_file_whole() {
-        let tmp = tempfile::tempdir().unwrap();
-        let path = tmp.path().join("sub/record.json");
-        write_json_atomic(&path, &vec![1, 2]).unwrap();
-        write_json_with(&path, &vec![3], Durability::Volatile).unwrap();
-        let back: Vec<i32> = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
-        assert_eq!(back, [3]);
-        let names: Vec<_> = fs::read_dir(path.parent().unwrap())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name())
-            .collect();
-        assert_eq!(names, ["record.json"]);
-    }
 
     fn sample() -> Vec<u8> {
         let mut t = Vec::new();

@@ -11,13 +11,13 @@
 //! 6. [`archive`]: `load` and `save` in the formats Docker and podman use.
 //! 7. [`tarwrite`] and [`commit`]: a container's changes as a new layer, and
 //!    `export`.
-//! 8. [`containers`]: names, ids and records of containers.
+//! 8. [`containers`]: names, ids and records of containers, and [`pidfd`]:
+//!    their processes, held so that a recycled pid cannot fool a kill.
 //! 9. [`progress`]: a progress bar, only on a terminal.
 //! 10. [`commands`]: the commands other than `run`, shared with chapter 6.
 
 pub mod archive;
 pub mod cli;
-pub mod clock;
 pub mod commands;
 pub mod commit;
 pub mod confine;
@@ -28,6 +28,7 @@ pub mod images;
 pub mod import;
 pub mod layers;
 pub mod oci;
+pub mod pidfd;
 pub mod progress;
 pub mod reference;
 pub mod run;

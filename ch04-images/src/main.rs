@@ -9,7 +9,7 @@ use ch01_namespaces::exit::run_main;
 use ch04_images::cli::{Cli, Command, RunArgs};
 use ch04_images::commands;
 use ch04_images::containers::ContainerStore;
-use ch04_images::run::{Plan, run_to_end};
+use ch04_images::run::Plan;
 
 fn main() -> ExitCode {
     run_main(|cli: Cli| {
@@ -23,10 +23,9 @@ fn main() -> ExitCode {
 
 // ANCHOR: run
 /// `run`: plan (image, spec, record), assemble chapter 1 to 4's hooks, start,
-/// wait, record the exit.
+/// wait; the registration records the exit.
 fn run(root: &Path, args: &RunArgs) -> Result<i32> {
     let containers = ContainerStore::new(root);
-    let (container, image_lock) = Plan::new(root, args)?.container(&containers);
-    run_to_end(&containers, container, image_lock)
+    Plan::new(root, args)?.container(&containers)?.run()
 }
 // ANCHOR_END: run

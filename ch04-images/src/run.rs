@@ -6,7 +6,6 @@
 //! record and writable layer stay after it exits, for `commit`, `export`
 //! and `rm`.
 
-use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -14,26 +13,23 @@ use anyhow::{Result, bail};
 use nix::fcntl::Flock;
 use nix::unistd::Pid;
 
-use ch01_namespaces::exit::StartError;
-use ch01_namespaces::lifecycle::{Container, Hook};
+use ch01_namespaces::lifecycle::{Container, End, Hook, Stage};
 use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
 use ch01_namespaces::spec::Spec;
 use ch02_cgroups::Cgroups;
-use ch02_cgroups::cli::LimitArgs;
+use ch02_cgroups::limits::Resources;
 use ch03_overlayfs::overlay::Overlay;
 use ch03_overlayfs::pivot::PivotRoot;
 use ch03_overlayfs::volumes::Volumes;
 
 use crate::cli::RunArgs;
-use crate::clock;
-use crate::containers::{
-    ContainerStore, MountRecord, Record, Status, generate_name, process_start,
-};
+use crate::containers::{ContainerStore, Record, Status, generate_name, process_start};
 use crate::images::{Image, ImageStore};
+use ch03_overlayfs::storage::clock;
 
 // ANCHOR: plan
 /// What `run` decides before anything is created: the image and its layers,
-/// the spec, the record, the limits.
+/// the spec, the record (with the limits and volumes, parsed once).
 pub struct Plan {
     /// The container to start.
     pub spec: Spec,
@@ -41,10 +37,6 @@ pub struct Plan {
     pub record: Record,
     /// The image's layers, top-most first: the overlay's lowerdirs.
     pub lowerdirs: Vec<PathBuf>,
-    /// The cgroup hook, its limits already checked.
-    pub cgroups: Cgroups,
-    /// The volumes to bind.
-    pub volumes: Vec<ch03_overlayfs::volumes::Volume>,
     /// Held until the container is recorded, so `rmi` cannot remove the
     /// image between our choosing it and using it.
     pub image_lock: Flock<File>,
@@ -56,7 +48,7 @@ impl Plan {
         for volume in &args.volumes.volumes {
             volume.check_source()?;
         }
-        let cgroups = Cgroups::from_args(&args.limits)?;
+        let resources = Resources::from_args(&args.limits)?;
         if let Some(name) = &args.name {
             crate::containers::validate_name(name)?;
         }
@@ -85,91 +77,38 @@ impl Plan {
             exit_code: None,
             started: None,
             finished: None,
-            limits: limits_of(&args.limits),
-            mounts: args
-                .volumes
-                .volumes
-                .iter()
-                .map(|v| MountRecord {
-                    source: v.source.display().to_string(),
-                    destination: v.target.display().to_string(),
-                    readonly: v.readonly,
-                })
-                .collect(),
+            resources,
+            mounts: args.volumes.volumes.clone(),
         };
         Ok(Plan {
             spec,
             record,
             lowerdirs: image.lowerdirs(&images.layers),
-            cgroups,
-            volumes: args.volumes.volumes.clone(),
             image_lock,
         })
     }
 
-    /// Chapter 4's hooks, in order: the registration first (a name conflict
-    /// stops the run before anything exists), then chapters 1 to 3. Later
-    /// chapters slot their steps in with [`Container::hook_before`].
-    pub fn container(self, containers: &ContainerStore) -> (Container, Flock<File>) {
+    /// Chapters 1 to 4's hooks: the registration (a name conflict stops the
+    /// run before anything exists; the exit is recorded at the end), then
+    /// chapters 1 to 3. Later chapters add theirs with [`Container::hook`]:
+    /// each lands at its own [`Stage`].
+    pub fn container(self, containers: &ContainerStore) -> Result<Container> {
         let dir = containers.dir_of(&self.spec.id);
-        let container = Container::new(self.spec)
-            .hook(Registration::new(containers.clone(), self.record))
+        let cgroups = Cgroups::from_resources(&self.record.resources)?;
+        let volumes = Volumes::new(self.record.mounts.clone());
+        let registration = Registration::new(containers.clone(), self.record, self.image_lock);
+        Ok(Container::new(self.spec)
+            .hook(registration)
             .hook(PrivateMounts)
             .hook(Hostname)
-            .hook(self.cgroups)
+            .hook(cgroups)
             .hook(Overlay::new(self.lowerdirs, dir).keep_layer(true))
-            .hook(Volumes::new(self.volumes))
+            .hook(volumes)
             .hook(PivotRoot)
-            .hook(ProcFs);
-        (container, self.image_lock)
+            .hook(ProcFs))
     }
 }
 // ANCHOR_END: plan
-
-// ANCHOR: run_to_end
-/// Starts `container`, lets go of the image lock once it is recorded, waits
-/// for it and records how it ended. Returns its exit code.
-pub fn run_to_end(
-    containers: &ContainerStore,
-    container: Container,
-    image_lock: Flock<File>,
-) -> Result<i32> {
-    let id = container.spec().id.clone();
-    let started = container.start();
-    drop(image_lock);
-    match started {
-        Ok(running) => {
-            let code = running.wait()?;
-            record_exit(containers, &id, true, code)?;
-            Ok(code)
-        }
-        Err(err) => {
-            let code = err
-                .downcast_ref::<StartError>()
-                .map_or(125, |e| i32::from(e.code));
-            record_exit(containers, &id, false, code)?;
-            Err(err)
-        }
-    }
-}
-// ANCHOR_END: run_to_end
-
-/// The limits as given, for the record.
-pub fn limits_of(l: &LimitArgs) -> BTreeMap<String, String> {
-    let mut m = BTreeMap::new();
-    for (k, v) in [
-        ("memory", &l.memory),
-        ("cpus", &l.cpus),
-        ("cpu-shares", &l.cpu_shares),
-        ("cpuset-cpus", &l.cpuset_cpus),
-        ("pids-limit", &l.pids_limit),
-    ] {
-        if let Some(v) = v {
-            m.insert(k.to_string(), v.clone());
-        }
-    }
-    m
-}
 
 // ANCHOR: resolve_for_run
 /// Finds the image to run. Keeps chapter 3's convenience: a name that is
@@ -209,29 +148,48 @@ pub fn apply_image_defaults(image: &Image, spec: &mut Spec) {
 }
 
 // ANCHOR: registration
-/// The hook that gives a container its name and record. It goes first:
-/// a name conflict must stop the run before anything is created.
+/// The hook that gives a container its name and record, and writes down how
+/// it ended. It goes first: a name conflict must stop the run before
+/// anything is created.
 ///
 /// - `prepare`: reserve the name (under the names lock);
 /// - `attach`: the child exists, the overlay directories too: write the
-///   record, status `running`, with the pid;
+///   record, status `running`, with the pid; let go of the image lock, now
+///   that the record says the image is in use;
 /// - `cleanup`: if the container never got that far, give the name back and
-///   remove its directory; otherwise leave both for `commit` and `rm`.
+///   remove its directory; otherwise leave both for `commit` and `rm`;
+/// - `finish`: record the exit code and time (if the record still exists:
+///   a `--rm` container is gone by then).
 pub struct Registration {
     store: ContainerStore,
     record: Record,
+    again: bool,
+    image_lock: Option<Flock<File>>,
     reserved: bool,
     recorded: bool,
 }
 
 impl Registration {
-    /// Registers `record` (its id must be the spec's id).
-    pub fn new(store: ContainerStore, record: Record) -> Registration {
+    /// Registers a new container, `record` (its id must be the spec's id).
+    /// `image_lock` is held until the record exists, so `rmi` cannot remove
+    /// the image between our choosing it and using it.
+    pub fn new(store: ContainerStore, record: Record, image_lock: Flock<File>) -> Registration {
         Registration {
             store,
             record,
+            again: false,
+            image_lock: Some(image_lock),
             reserved: false,
             recorded: false,
+        }
+    }
+
+    /// `start`: the container of `record` runs again, under its own name,
+    /// which it already holds.
+    pub fn again(store: ContainerStore, record: Record, image_lock: Flock<File>) -> Registration {
+        Registration {
+            again: true,
+            ..Registration::new(store, record, image_lock)
         }
     }
 }
@@ -241,7 +199,14 @@ impl Hook for Registration {
         "registration"
     }
 
+    fn stage(&self) -> Stage {
+        Stage::Record
+    }
+
     fn prepare(&mut self, _spec: &mut Spec) -> Result<()> {
+        if self.again {
+            return Ok(());
+        }
         // Only 256 generated names exist, so two containers may draw the
         // same one: a generated name gets a number instead of a conflict.
         if self.record.name == generate_name(&self.record.id) {
@@ -256,12 +221,22 @@ impl Hook for Registration {
     }
 
     fn attach(&mut self, _spec: &Spec, pid: Pid) -> Result<()> {
-        self.record.status = Status::Running;
-        self.record.pid = Some(pid.as_raw());
-        self.record.pid_start = process_start(pid.as_raw());
-        self.record.started = Some(clock::now_rfc3339());
-        self.store.write(&self.record)?;
+        let started = |r: &mut Record| {
+            r.status = Status::Running;
+            r.pid = Some(pid.as_raw());
+            r.pid_start = process_start(pid.as_raw());
+            r.started = Some(clock::now_rfc3339());
+            r.exit_code = None;
+            r.finished = None;
+        };
+        if self.again {
+            self.store.update(&self.record.id, started)?;
+        } else {
+            started(&mut self.record);
+            self.store.write(&self.record)?;
+        }
         self.recorded = true;
+        self.image_lock = None;
         Ok(())
     }
 
@@ -275,6 +250,10 @@ impl Hook for Registration {
             self.store.release(&self.record.name, &self.record.id)?;
         }
         Ok(())
+    }
+
+    fn finish(&mut self, _spec: &Spec, end: &End) -> Result<()> {
+        record_exit(&self.store, &self.record.id, end.ran, end.code)
     }
 }
 // ANCHOR_END: registration

@@ -257,7 +257,10 @@ fn records_stay_until_rm() {
     assert_eq!(record["id"].as_str().unwrap().len(), 64);
     assert_eq!(record["image"], "busybox");
     assert_eq!(record["command"], serde_json::json!(["sh", "-c", "exit 3"]));
-    assert_eq!(record["limits"], serde_json::json!({"memory": "64m"}));
+    assert_eq!(
+        record["resources"]["limits"],
+        serde_json::json!({"memory": 64 << 20})
+    );
     assert_eq!(record["mounts"][0]["destination"], "/data");
     assert_eq!(record["mounts"][0]["readonly"], true);
     assert!(dir.join("upper").is_dir());

@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::Result;
 use clap::{Args, Subcommand};
 
+use crate::hook::Attachment;
 use crate::network;
 use crate::ports::PortMapping;
 
@@ -33,6 +34,18 @@ pub struct NetworkArgs {
     pub dns: Vec<IpAddr>,
 }
 // ANCHOR_END: network_args
+
+impl NetworkArgs {
+    /// The attachment these options ask for, as the hook and the record
+    /// take it.
+    pub fn attachment(&self) -> Attachment {
+        Attachment {
+            network: self.network.clone(),
+            ports: self.publish.clone(),
+            dns: self.dns.clone(),
+        }
+    }
+}
 
 // ANCHOR: network_command
 /// `network create | ls | rm`.

@@ -9,7 +9,7 @@
 //! enter     (child, before pivot)    `lo` up; bind the files into the rootfs
 //! cleanup   (parent, always)         release address and ports, drop the rules,
 //!                                    remove the files
-//! drop      (parent, at the very end) wait for the kernel to remove the veth,
+//! finish    (parent, at the very end) wait for the kernel to remove the veth,
 //!                                    and for the check of the chains
 //! ```
 //!
@@ -22,12 +22,12 @@ use std::path::{Path, PathBuf};
 use std::thread::JoinHandle;
 
 use anyhow::{Context, Result, anyhow, bail};
-use ch01_namespaces::lifecycle::Hook;
+use ch01_namespaces::lifecycle::{End, Hook, Stage};
 use ch01_namespaces::spec::Spec;
 use ch03_overlayfs::volumes::bind_into_rootfs;
 use nix::unistd::Pid;
+use serde::{Deserialize, Serialize};
 
-use crate::cli::NetworkArgs;
 use crate::files;
 use crate::iptables::{Iptables, Plan, change_plan, desired_rules, port_rules};
 use crate::netlink::{self, Interface, LinkWatch};
@@ -42,6 +42,21 @@ const NO_NETWORK: &str = "none";
 /// How long a release waits for the kernel to remove a dead container's
 /// veth with its namespace before deleting it itself.
 const VETH_PATIENCE: std::time::Duration = std::time::Duration::from_millis(500);
+
+// ANCHOR: attachment
+/// What a container asked of the network, parsed once from the command
+/// line and kept in its record: a `start` attaches it again from this.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Attachment {
+    /// The network (`--network`), if any.
+    pub network: Option<String>,
+    /// Published ports (`-p`).
+    pub ports: Vec<PortMapping>,
+    /// Name servers (`--dns`).
+    pub dns: Vec<IpAddr>,
+}
+// ANCHOR_END: attachment
 
 /// Chapter 5's hook: connects a container to a network (or to none) and
 /// gives it its `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`.
@@ -60,22 +75,22 @@ pub struct Network {
 }
 
 impl Network {
-    /// A hook for the options `args`, keeping its state under data root
-    /// `root`. Checks the options at once, before anything is created.
-    pub fn new(root: &Path, args: &NetworkArgs) -> Result<Network> {
+    /// A hook for the attachment `args`, keeping its state under data root
+    /// `root`. Checks it at once, before anything is created.
+    pub fn new(root: &Path, args: &Attachment) -> Result<Network> {
         let network = args.network.clone().filter(|n| n != NO_NETWORK);
         if network.as_deref() == Some("host") {
             bail!(
                 "--network host is not supported: a container always gets its own network namespace"
             );
         }
-        if network.is_none() && !args.publish.is_empty() {
+        if network.is_none() && !args.ports.is_empty() {
             bail!("publishing a port (-p) needs a network: add --network NAME");
         }
         Ok(Network {
             root: root.to_path_buf(),
             network,
-            ports: args.publish.clone(),
+            ports: args.ports.clone(),
             dns: args.dns.clone(),
             files_dir: PathBuf::new(),
             aliases: Vec::new(),
@@ -223,6 +238,10 @@ impl Hook for Network {
         "network"
     }
 
+    fn stage(&self) -> Stage {
+        Stage::Network
+    }
+
     fn prepare(&mut self, spec: &mut Spec) -> Result<()> {
         if let Some(name) = self.network.clone() {
             self.endpoint = Some(self.reserve(&spec.id, &name)?);
@@ -270,9 +289,7 @@ impl Hook for Network {
         self.endpoint = None;
         network.and(files)
     }
-}
 
-impl Drop for Network {
     /// The last thing the hook does, after every other hook's cleanup: the
     /// kernel removed the veth with the container's namespace meanwhile,
     /// or is about to, and the check of the chains (a short-lived container
@@ -280,20 +297,21 @@ impl Drop for Network {
     /// both here, not in `cleanup`, lets them overlap each other and the
     /// other hooks' work (unmounting, removing cgroups); waiting at all
     /// means that when `run` returns, nothing of the container is left.
-    fn drop(&mut self) {
+    /// The container ran either way: what goes wrong is only a warning.
+    fn finish(&mut self, _spec: &Spec, _end: &End) -> Result<()> {
         if let Some(veth) = self.veth.take() {
             if let Err(e) = veth.wait(VETH_PATIENCE) {
                 eprintln!("warning: remove the veth of the container: {e:#}");
             }
         }
         if let Some(check) = self.check.take() {
-            // The container ran either way; say what went wrong.
             match check.join() {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => eprintln!("warning: check mydocker's iptables chains: {e:#}"),
                 Err(_) => eprintln!("warning: the thread checking the iptables chains panicked"),
             }
         }
+        Ok(())
     }
 }
 // ANCHOR_END: hook
@@ -437,9 +455,9 @@ mod tests {
     #[test]
     fn options_are_checked_up_front() {
         let root = Path::new("/nonexistent");
-        let args = |net: Option<&str>, p: &[&str]| NetworkArgs {
+        let args = |net: Option<&str>, p: &[&str]| Attachment {
             network: net.map(String::from),
-            publish: p.iter().map(|p| p.parse().unwrap()).collect(),
+            ports: p.iter().map(|p| p.parse().unwrap()).collect(),
             dns: vec![],
         };
         assert!(Network::new(root, &args(None, &["81:81"])).is_err());

@@ -33,4 +33,4 @@ pub mod network;
 pub mod ports;
 pub mod state;
 
-pub use hook::{Network, release_container};
+pub use hook::{Attachment, Network, release_container};

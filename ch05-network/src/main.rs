@@ -12,7 +12,7 @@ use ch03_overlayfs::cli::RootArgs;
 use ch04_images::cli::{ImageCommand, RmArgs};
 use ch04_images::commands::{run_command, run_image_command};
 use ch04_images::containers::ContainerStore;
-use ch04_images::run::{Plan, run_to_end};
+use ch04_images::run::Plan;
 use ch05_network::cli::{NetworkArgs, NetworkCommand, run_network_command};
 use ch05_network::{Network, release_container};
 
@@ -80,20 +80,16 @@ fn main() -> ExitCode {
 }
 
 // ANCHOR: run
-/// Chapter 4's run with the network slotted in after the volumes: its
-/// `attach` wires the veth while the child waits, and its `enter` binds
-/// hostname, hosts and resolv.conf into the new root before `pivot_root`.
+/// Chapter 4's run with the network added: its stage puts it after the
+/// volumes and before `pivot_root`. Its `attach` wires the veth while the
+/// child waits, and its `enter` binds hostname, hosts and resolv.conf into
+/// the new root.
 fn run(root: &Path, args: &NetRunArgs) -> Result<i32> {
     let containers = ContainerStore::new(root);
-    let network = Network::new(root, &args.network)?;
+    let network = Network::new(root, &args.network.attachment())?;
     let plan = Plan::new(root, &args.run)?;
     let files = containers.dir_of(&plan.spec.id).join("etc");
     let network = network.files_in(files).alias(&plan.record.name);
-    let (container, image_lock) = plan.container(&containers);
-    run_to_end(
-        &containers,
-        container.hook_before("pivot_root", network),
-        image_lock,
-    )
+    plan.container(&containers)?.hook(network).run()
 }
 // ANCHOR_END: run

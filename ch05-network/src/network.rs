@@ -9,11 +9,12 @@ use std::fs;
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use ch03_overlayfs::storage::clock::now_rfc3339;
 
 use crate::ipam::{Ipam, Subnet};
 use crate::iptables::{Iptables, Rule, Save, desired_rules};
 use crate::netlink;
-use crate::state::{Durability, Locked, NetworkRecord, Store, now_rfc3339};
+use crate::state::{Durability, Locked, NetworkRecord, Store};
 
 /// The only driver this chapter knows.
 pub const BRIDGE_DRIVER: &str = "bridge";

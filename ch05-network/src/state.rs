@@ -8,25 +8,24 @@
 //!     endpoints/<id>.json       one container's attachment: address, veth, ports (Endpoint)
 //! ```
 //!
-//! Every file is JSON, written to a temporary name and renamed over the old
-//! one, so a reader never sees half a record. Only a network's own record
+//! Every file follows chapter 3's storage rules
+//! ([`ch03_overlayfs::storage`]): JSON, written to a temporary name and
+//! renamed over the old one, so a reader never sees half a record. Only a network's own record
 //! is flushed to the disk first (`fsync`): the addresses and endpoints
 //! describe live containers, which a power cut ends anyway. Several `mydocker` processes may
 //! run at once (twenty `run`s started together), so every change happens
 //! while holding an exclusive `flock` on `.lock`: read, decide, write, unlock.
 
 use std::fs::{self, File};
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, bail};
-pub use ch04_images::layers::Durability;
+pub use ch03_overlayfs::storage::Durability;
+use ch03_overlayfs::storage::{self, read_json, write_json};
 use ipnet::Ipv4Net;
-use nix::errno::Errno;
-use nix::fcntl::{Flock, FlockArg};
-use serde::de::DeserializeOwned;
+use nix::fcntl::Flock;
 use serde::{Deserialize, Serialize};
 
 use crate::ipam::{Ipam, Subnet};
@@ -119,22 +118,7 @@ impl Store {
             let dir = self.dir.join(sub);
             fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         }
-        let path = self.dir.join(".lock");
-        let mut file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("open {}", path.display()))?;
-        let lock = loop {
-            match Flock::lock(file, FlockArg::LockExclusive) {
-                Ok(lock) => break lock,
-                Err((f, Errno::EINTR)) => file = f,
-                Err((_, errno)) => {
-                    return Err(errno).with_context(|| format!("flock {}", path.display()));
-                }
-            }
-        };
+        let lock = storage::lock(&self.dir.join(".lock"))?;
         Ok(Locked {
             dir: self.dir.clone(),
             _lock: lock,
@@ -199,7 +183,7 @@ impl Locked {
 
     /// Writes the IPAM record of network `name`. Its allocations belong to
     /// running containers, so a container's start and exit write it
-    /// [`Durability::Volatile`]: see [`write_json`].
+    /// [`Durability::Volatile`].
     pub fn save_ipam(&self, name: &str, ipam: &Ipam, durability: Durability) -> Result<()> {
         check_file_name(name)?;
         write_json(&self.ipam_path(name), ipam, durability)
@@ -224,7 +208,7 @@ impl Locked {
     }
 
     /// Writes a container's endpoint, without `fsync`: it lives as long as
-    /// the container runs (see [`write_json`]).
+    /// the container runs.
     pub fn save_endpoint(&self, endpoint: &Endpoint) -> Result<()> {
         check_file_name(&endpoint.container_id)?;
         write_json(
@@ -274,52 +258,6 @@ fn json_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Reads and parses a JSON file; `None` if it does not exist.
-pub fn read_json<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
-    let text = match fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e).with_context(|| format!("read {}", path.display())),
-    };
-    let value = serde_json::from_str(&text).with_context(|| format!("parse {}", path.display()))?;
-    Ok(Some(value))
-}
-
-// ANCHOR: write_json
-/// Writes `value` as JSON to a temporary file beside `path` and renames it
-/// over `path`: rename(2) replaces the old file in one step, so readers see
-/// the old record or the new one, never a mix.
-///
-/// [`Durability::Durable`] flushes the file to the disk (`fsync`) before the
-/// rename, so the new record also survives a power cut: a network must
-/// outlive a reboot. The addresses and endpoints of running containers are
-/// written [`Durability::Volatile`], without that wait (milliseconds on a
-/// busy disk, three times per container): a power cut ends every container
-/// anyway, and a journaling file system brings back its records, if at all,
-/// together with the container's own, whose removal then releases them.
-pub fn write_json<T: Serialize>(path: &Path, value: &T, durability: Durability) -> Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.tmp.{}", std::process::id()));
-    let mut text = serde_json::to_string_pretty(value).context("serialize a record")?;
-    text.push('\n');
-    let result = (|| {
-        let mut file = File::create(&tmp)?;
-        file.write_all(text.as_bytes())?;
-        if durability == Durability::Durable {
-            file.sync_all()?;
-        }
-        fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("write {}", path.display()))
-}
-// ANCHOR_END: write_json
-
 fn remove_file(path: &Path) -> Result<()> {
     match fs::remove_file(path) {
         Err(e) if e.kind() != ErrorKind::NotFound => {
@@ -329,47 +267,9 @@ fn remove_file(path: &Path) -> Result<()> {
     }
 }
 
-/// The current time as RFC 3339 in UTC, to the second: `2024-05-01T12:00:00Z`.
-pub fn now_rfc3339() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    rfc3339(secs)
-}
-
-/// Seconds since the epoch as RFC 3339 in UTC.
-pub fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from a day count (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
-        assert_eq!(rfc3339(4_107_542_399), "2100-02-28T23:59:59Z");
-    }
 
     #[test]
     fn records_round_trip_and_lock() {
@@ -385,7 +285,7 @@ mod tests {
             subnet: subnet.net,
             gateway: subnet.gateway,
             bridge: "testbridge".into(),
-            created: rfc3339(0),
+            created: "1970-01-01T00:00:00Z".into(),
         };
         locked.save_network(&record).unwrap();
         let mut ipam = locked.ipam(&record).unwrap();

@@ -38,8 +38,9 @@ use ch04_images::containers::{ContainerStore, Record};
 
 use crate::cli::ExecArgs;
 use crate::env;
-use crate::pidfd::PidFd;
-use crate::state::{ProcessRef, Runtime};
+use crate::state::Runtime;
+use ch04_images::containers::ProcessRef;
+use ch04_images::pidfd::PidFd;
 
 /// The namespaces every container has of its own (chapter 1's clone flags).
 fn namespaces() -> CloneFlags {
@@ -89,7 +90,7 @@ pub fn exec_in(store: &ContainerStore, record: &Record, args: &ExecArgs) -> Resu
     )
     .with_context(|| format!("open /proc/{}/root", pidfd.pid()))?;
     let me = Pid::this();
-    Cgroups::for_container(&runtime.cgroup_parent, &record.id)?
+    Cgroups::for_container(&record.resources.cgroup_parent, &record.id)?
         .join(me)
         .with_context(|| format!("join the cgroup of container {}", record.name))?;
     nix::sched::setns(pidfd.as_fd(), namespaces()).map_err(|e| match e {

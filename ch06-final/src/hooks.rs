@@ -5,9 +5,9 @@
 //! | [`ParentDeath`] | enter   | the container dies with the process that reaps it        |
 //! | [`Supervision`] | prepare | writes `runtime.json`; opens the logs of a detached one  |
 //! |                 | enter   | points the container's stdout and stderr at the logs     |
+//! |                 | finish  | `--rm`: removes the container once it has ended          |
 //! | [`Workdir`]     | enter   | creates a missing working directory, as Docker does      |
 //! | [`ExistingLayer`] | prepare, enter | `start`: the overlay over the layer that is already there |
-//! | [`Restart`]     | attach  | `start`: the record says running again, with the new pid |
 
 use std::fs::{File, OpenOptions};
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -15,15 +15,15 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
-use nix::unistd::Pid;
 
-use ch01_namespaces::lifecycle::Hook;
+use ch01_namespaces::lifecycle::{End, Hook, Stage};
 use ch01_namespaces::spec::Spec;
 use ch03_overlayfs::overlay::Overlay;
-use ch04_images::clock;
-use ch04_images::containers::{ContainerStore, Status, process_start};
+use ch04_images::containers::ContainerStore;
 
-use crate::state::{ProcessRef, Runtime, STDERR_LOG, STDOUT_LOG, SUPERVISOR_LOG};
+use crate::remove;
+use crate::state::{Runtime, STDERR_LOG, STDOUT_LOG, SUPERVISOR_LOG};
+use ch04_images::containers::ProcessRef;
 
 // ANCHOR: parent_death
 /// Ties the container's life to the process that reaps it (the supervisor,
@@ -59,6 +59,10 @@ impl Hook for ParentDeath {
         "parent death signal"
     }
 
+    fn stage(&self) -> Stage {
+        Stage::Parent
+    }
+
     /// The first `enter`: /proc is still the host's, so the parent's pid
     /// means what it says.
     fn enter(&self, _spec: &Spec) -> Result<()> {
@@ -79,7 +83,8 @@ impl Hook for ParentDeath {
 
 // ANCHOR: supervision
 /// Writes the runtime record and, for a detached container, sends its
-/// output to two log files in its directory.
+/// output to two log files in its directory; removes a `--rm` container
+/// once it has ended.
 ///
 /// The container writes the logs itself: its stdout *is* `stdout.log`. No
 /// process copies bytes in between, so the supervisor stays small, nothing
@@ -87,6 +92,8 @@ impl Hook for ParentDeath {
 /// The price: stdout and stderr are two files, and how their lines
 /// interleaved in time is not kept.
 pub struct Supervision {
+    root: PathBuf,
+    store: ContainerStore,
     dir: PathBuf,
     runtime: Runtime,
     stderr: Option<OwnedFd>,
@@ -94,10 +101,18 @@ pub struct Supervision {
 }
 
 impl Supervision {
-    /// For the container whose directory is `dir`, described by `runtime`.
-    pub fn new(dir: PathBuf, mut runtime: Runtime) -> Supervision {
+    /// For the container whose directory in `store` (under data root
+    /// `root`) is `dir`, described by `runtime`.
+    pub fn new(
+        root: &Path,
+        store: ContainerStore,
+        dir: PathBuf,
+        mut runtime: Runtime,
+    ) -> Supervision {
         runtime.supervisor = ProcessRef::me();
         Supervision {
+            root: root.to_path_buf(),
+            store,
             dir,
             runtime,
             stderr: None,
@@ -131,6 +146,10 @@ impl Hook for Supervision {
         "supervision"
     }
 
+    fn stage(&self) -> Stage {
+        Stage::Output
+    }
+
     fn prepare(&mut self, _spec: &mut Spec) -> Result<()> {
         self.runtime.write(&self.dir)?;
         if !self.runtime.detached {
@@ -159,6 +178,23 @@ impl Hook for Supervision {
         }
         Ok(())
     }
+
+    /// `--rm`: the container goes now; the record of its exit, written
+    /// after this (chapter 4's registration finishes last), would be
+    /// deleted a moment later. If every hook cleaned up, its cgroup and
+    /// network are gone already; otherwise `rm -f`'s full release runs. If
+    /// the removal fails, the container stays, and its record says how it
+    /// ended.
+    fn finish(&mut self, spec: &Spec, end: &End) -> Result<()> {
+        if !self.runtime.auto_remove || !self.dir.exists() {
+            return Ok(());
+        }
+        match end.ran && end.cleaned_up {
+            true => remove::remove_released(&self.store, &spec.id),
+            false => remove::remove(&self.root, &self.store, &spec.id, true),
+        }
+        .map(drop)
+    }
 }
 // ANCHOR_END: supervision
 
@@ -170,6 +206,10 @@ pub struct Workdir;
 impl Hook for Workdir {
     fn name(&self) -> &'static str {
         "working directory"
+    }
+
+    fn stage(&self) -> Stage {
+        Stage::Workdir
     }
 
     fn enter(&self, spec: &Spec) -> Result<()> {
@@ -191,6 +231,10 @@ impl Hook for ExistingLayer {
         "existing layer"
     }
 
+    fn stage(&self) -> Stage {
+        Stage::RootFs
+    }
+
     fn prepare(&mut self, spec: &mut Spec) -> Result<()> {
         self.0.options()?;
         let upper = self.0.upper();
@@ -209,41 +253,6 @@ impl Hook for ExistingLayer {
     }
 }
 // ANCHOR_END: existing_layer
-
-/// `start`: marks the record running again, with the new pid, once the
-/// child exists (chapter 4's `Registration` does this for a new container).
-pub struct Restart {
-    store: ContainerStore,
-    id: String,
-}
-
-impl Restart {
-    /// For container `id` in `store`.
-    pub fn new(store: ContainerStore, id: &str) -> Restart {
-        Restart {
-            store,
-            id: id.to_string(),
-        }
-    }
-}
-
-impl Hook for Restart {
-    fn name(&self) -> &'static str {
-        "restart"
-    }
-
-    fn attach(&mut self, _spec: &Spec, pid: Pid) -> Result<()> {
-        self.store.update(&self.id, |r| {
-            r.status = Status::Running;
-            r.pid = Some(pid.as_raw());
-            r.pid_start = process_start(pid.as_raw());
-            r.started = Some(clock::now_rfc3339());
-            r.exit_code = None;
-            r.finished = None;
-        })?;
-        Ok(())
-    }
-}
 
 /// Opens `/dev/null` for reading and writing.
 pub fn dev_null() -> Result<File> {

@@ -13,7 +13,7 @@ use ch04_images::images::ImageStore;
 use ch05_network::state::Store;
 
 use crate::ps::state;
-use crate::state::{Runtime, STDERR_LOG, STDOUT_LOG, container_process};
+use crate::state::{Runtime, STDERR_LOG, STDOUT_LOG};
 
 // ANCHOR: inspect
 /// The JSON of every name, looked up as a container, then an image, then a
@@ -53,7 +53,7 @@ pub fn inspect(root: &Path, names: &[String]) -> Result<()> {
 fn container(store: &ContainerStore, root: &Path, record: &Record) -> Result<Value> {
     let runtime = Runtime::read(store, &record.id)?;
     let state = state(record);
-    let running = container_process(record);
+    let running = record.live_process();
     let dir = store.dir_of(&record.id);
     let networks = Store::new(root);
     let endpoint = if networks.exists() {
@@ -89,14 +89,14 @@ fn container(store: &ContainerStore, root: &Path, record: &Record) -> Result<Val
         },
         "HostConfig": {
             "AutoRemove": runtime.as_ref().is_some_and(|r| r.auto_remove),
-            "CgroupParent": runtime.as_ref().map(|r| r.cgroup_parent.clone()),
-            "Limits": record.limits,
-            "Binds": record.mounts.iter().map(|m| format!("{}:{}{}", m.source, m.destination, if m.readonly { ":ro" } else { "" })).collect::<Vec<_>>(),
+            "CgroupParent": record.resources.cgroup_parent,
+            "Limits": record.resources.limits,
+            "Binds": record.mounts.iter().map(|m| format!("{}:{}{}", m.source.display(), m.target.display(), if m.readonly { ":ro" } else { "" })).collect::<Vec<_>>(),
         },
         "NetworkSettings": {
-            "Network": runtime.as_ref().and_then(|r| r.network.clone()),
+            "Network": runtime.as_ref().and_then(|r| r.network.network.clone()),
             "IPAddress": endpoint.as_ref().map(|e| e.address.to_string()),
-            "Ports": runtime.as_ref().map(|r| r.ports.iter().map(ToString::to_string).collect::<Vec<_>>()),
+            "Ports": runtime.as_ref().map(|r| r.network.ports.iter().map(ToString::to_string).collect::<Vec<_>>()),
             "HostVeth": endpoint.as_ref().map(|e| e.host_veth.clone()),
         },
         "Supervisor": runtime.as_ref().and_then(|r| r.supervisor).filter(|s| s.is_alive()).map(|s| s.pid),

@@ -1,34 +1,35 @@
 //! `run` and `start`: every chapter's hooks, in the foreground or under a
 //! supervisor.
 
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
+use nix::fcntl::Flock;
 
-use ch01_namespaces::exit::StartError;
 use ch01_namespaces::lifecycle::Container;
 use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
 use ch01_namespaces::spec::Spec;
 use ch02_cgroups::Cgroups;
+use ch02_cgroups::limits::Resources;
 use ch03_overlayfs::overlay::Overlay;
 use ch03_overlayfs::pivot::PivotRoot;
-use ch03_overlayfs::volumes::{Volume, Volumes};
+use ch03_overlayfs::volumes::Volumes;
 use ch04_images::containers::{ContainerStore, Record};
 use ch04_images::images::ImageStore;
-use ch04_images::run::{Plan, Registration, record_exit};
+use ch04_images::run::{Plan, Registration};
 use ch05_network::Network;
 
 use crate::cli::RunArgs;
 use crate::env;
-use crate::hooks::{ExistingLayer, ParentDeath, Restart, Supervision, Workdir};
-use crate::remove;
-use crate::state::{Limits, Runtime, container_process, volumes_of};
+use crate::hooks::{ExistingLayer, ParentDeath, Supervision, Workdir};
+use crate::state::Runtime;
 use crate::supervisor::{Reporter, detach};
 
 /// A new container or one that ran before.
 enum Kind {
     /// `run`: registered under a new name, a fresh layer.
-    New(Box<Record>),
+    New,
     /// `start`: the same record, name and layer.
     Again,
 }
@@ -37,10 +38,11 @@ enum Kind {
 struct Launch {
     spec: Spec,
     kind: Kind,
-    name: String,
+    record: Record,
     lowerdirs: Vec<PathBuf>,
-    volumes: Vec<Volume>,
     runtime: Runtime,
+    /// The image lock, held until the container is recorded.
+    image_lock: Flock<File>,
 }
 
 // ANCHOR: assemble
@@ -50,104 +52,63 @@ fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Conta
     let Launch {
         spec,
         kind,
-        name,
+        record,
         lowerdirs,
-        volumes,
         runtime,
+        image_lock,
     } = launch;
     let dir = store.dir_of(&spec.id);
-    let cgroups = Cgroups::from_args(&runtime.limits.to_args(&runtime.cgroup_parent))?;
-    let network = Network::new(root, &runtime.network_args())?
+    let cgroups = Cgroups::from_resources(&record.resources)?;
+    let network = Network::new(root, &runtime.network)?
         .files_in(dir.join("etc"))
-        .alias(&name);
+        .alias(&record.name);
     let overlay = Overlay::new(lowerdirs, dir.clone());
-    let id = spec.id.clone();
-    let container = Container::new(spec);
-    let (container, fresh) = match kind {
-        Kind::New(record) => (
-            container.hook(Registration::new(store.clone(), *record)),
-            true,
-        ),
-        Kind::Again => (container.hook(Restart::new(store.clone(), &id)), false),
-    };
-    let container = container
+    let supervision = Supervision::new(root, store.clone(), dir, runtime);
+    let container = Container::new(spec)
         .hook(ParentDeath::new())
         .hook(PrivateMounts)
         .hook(Hostname)
-        .hook(cgroups);
-    // A new container's layer is kept after it exits, for commit and start.
-    let container = if fresh {
-        container.hook(overlay.keep_layer(true))
-    } else {
-        container.hook(ExistingLayer(overlay))
-    };
-    Ok(container
-        .hook(Supervision::new(dir, runtime))
-        .hook(Volumes::new(volumes))
+        .hook(cgroups)
+        .hook(supervision)
+        .hook(Volumes::new(record.mounts.clone()))
         .hook(network)
         .hook(PivotRoot)
         .hook(Workdir)
-        .hook(ProcFs))
+        .hook(ProcFs);
+    // A new container's layer is kept after it exits, for commit and start.
+    Ok(match kind {
+        Kind::New => container
+            .hook(Registration::new(store.clone(), record, image_lock))
+            .hook(overlay.keep_layer(true)),
+        Kind::Again => container
+            .hook(Registration::again(store.clone(), record, image_lock))
+            .hook(ExistingLayer(overlay)),
+    })
 }
 // ANCHOR_END: assemble
 
 // ANCHOR: run_to_end
-/// Starts the container, tells `reporter`, waits for it, records how it
-/// ended or, with `--rm`, removes it. Returns its exit code.
-fn run_to_end(
-    root: &Path,
-    launch: Launch,
-    reporter: &mut Reporter,
-    lock: Option<nix::fcntl::Flock<std::fs::File>>,
-) -> Result<i32> {
-    let auto_remove = launch.runtime.auto_remove;
+/// Starts the container, tells `reporter`, and waits for it; the hooks'
+/// `finish` record how it ended or, with `--rm`, remove it. Returns its
+/// exit code.
+fn run_to_end(root: &Path, launch: Launch, reporter: &mut Reporter) -> Result<i32> {
     // A --rm container's records need not survive a reboot: no fsync.
-    let store = match auto_remove {
+    let store = match launch.runtime.auto_remove {
         true => ContainerStore::new(root).volatile(),
         false => ContainerStore::new(root),
     };
     let id = launch.spec.id.clone();
-    let started = assemble(root, &store, launch).and_then(Container::start);
-    drop(lock);
-    let (ran, code, result) = match started {
-        Ok(running) => {
-            let detached = reporter.is_detached();
-            reporter.started(&id);
-            if detached {
-                // From here on the supervisor only waits: keep it small.
-                crate::supervisor::shed_file_pages();
-            }
-            // Nothing of the caller's may stay busy because of us (its
-            // current directory could be a mount point someone unmounts).
-            let _ = std::env::set_current_dir("/");
-            let waited = running.wait();
-            (true, *waited.as_ref().unwrap_or(&125), waited)
-        }
-        Err(err) => {
-            let code = err
-                .downcast_ref::<StartError>()
-                .map_or(125, |e| i32::from(e.code));
-            (false, code, Err(err))
-        }
-    };
-    // A --rm container is removed now; the record of its exit would be
-    // deleted a moment after it was written. If every hook cleaned up (the
-    // wait succeeded), its cgroup and network are gone already; otherwise
-    // `rm -f`'s full release runs. If the removal fails, the container
-    // stays, and its record says how it ended.
-    if auto_remove && store.dir_of(&id).exists() {
-        let removed = match result {
-            Ok(_) => remove::remove_released(&store, &id),
-            Err(_) => remove::remove(root, &store, &id, true),
-        };
-        if let Err(err) = removed {
-            let _ = record_exit(&store, &id, ran, code);
-            return Err(err);
-        }
-    } else {
-        record_exit(&store, &id, ran, code)?;
+    let running = assemble(root, &store, launch)?.start()?;
+    let detached = reporter.is_detached();
+    reporter.started(&id);
+    if detached {
+        // From here on the supervisor only waits: keep it small.
+        crate::supervisor::shed_file_pages();
     }
-    result
+    // Nothing of the caller's may stay busy because of us (its current
+    // directory could be a mount point someone unmounts).
+    let _ = std::env::set_current_dir("/");
+    running.wait()
 }
 // ANCHOR_END: run_to_end
 
@@ -157,23 +118,21 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
     for volume in &args.run.volumes.volumes {
         volume.check_source()?;
     }
-    Cgroups::from_args(&args.run.limits)?;
-    Network::new(root, &args.network)?;
+    Resources::from_args(&args.run.limits)?;
+    Network::new(root, &args.network.attachment())?;
     let user_env = env::resolve(&args.env)?;
     let workdir = env::workdir(&args.env)?;
     if let Some(name) = &args.run.name {
         ch04_images::containers::validate_name(name)?;
     }
-    let prepare = move |root: &Path| -> Result<(Launch, nix::fcntl::Flock<std::fs::File>)> {
+    let prepare = move |root: &Path| -> Result<Launch> {
         // Chapter 4 picks the image, fills in the spec and the record, and
         // holds the image lock until the container is recorded.
         let Plan {
             mut spec,
             record,
             lowerdirs,
-            volumes,
             image_lock,
-            ..
         } = Plan::new(root, &args.run)?;
         // The image's environment first, then the user's: the last one wins.
         spec.env.extend(user_env);
@@ -186,30 +145,25 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
             workdir: spec.workdir.clone(),
             tty: spec.tty,
             interactive: spec.interactive,
-            cgroup_parent: args.run.limits.cgroup_parent.clone(),
-            limits: Limits::from_args(&args.run.limits),
-            network: args.network.network.clone(),
-            ports: args.network.publish.clone(),
-            dns: args.network.dns.clone(),
+            network: args.network.attachment(),
             auto_remove: args.auto_remove,
             detached: args.detach,
             supervisor: None,
         };
-        let launch = Launch {
+        Ok(Launch {
             spec,
-            name: record.name.clone(),
-            kind: Kind::New(Box::new(record)),
+            kind: Kind::New,
+            record,
             lowerdirs,
-            volumes,
             runtime,
-        };
-        Ok((launch, image_lock))
+            image_lock,
+        })
     };
     let detached = args.detach;
     let root = root.to_path_buf();
     let work = move |reporter: &mut Reporter| -> Result<i32> {
-        let (launch, lock) = prepare(&root)?;
-        run_to_end(&root, launch, reporter, Some(lock))
+        let launch = prepare(&root)?;
+        run_to_end(&root, launch, reporter)
     };
     if detached {
         let id = detach(work)?;
@@ -226,7 +180,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
 pub fn start(root: &Path, name_or_id: &str) -> Result<()> {
     let store = ContainerStore::new(root);
     let record = store.find(name_or_id)?;
-    if container_process(&record).is_some() {
+    if record.live_process().is_some() {
         return Ok(()); // already running: nothing to do, as in Docker
     }
     let Some(mut runtime) = Runtime::read(&store, &record.id)? else {
@@ -260,12 +214,12 @@ pub fn start(root: &Path, name_or_id: &str) -> Result<()> {
         let launch = Launch {
             spec,
             kind: Kind::Again,
-            name: record.name.clone(),
             lowerdirs: image.lowerdirs(&images.layers),
-            volumes: volumes_of(&record),
+            record,
             runtime,
+            image_lock: lock,
         };
-        run_to_end(&root, launch, reporter, Some(lock))
+        run_to_end(&root, launch, reporter)
     })?;
     Ok(())
 }

@@ -9,8 +9,8 @@
 //!    container's parent, reaps it and cleans up after it.
 //! 2. [`hooks`]: this chapter's steps in the lifecycle: parent-death signal,
 //!    logs, the runtime record, `/etc` files, `start` of an existing layer.
-//! 3. [`state`] and [`pidfd`]: the runtime record, and processes named by
-//!    pid *and* start time, held through pidfds.
+//! 3. [`state`]: the runtime record (processes are named by pid *and*
+//!    start time, and held through chapter 4's pidfds).
 //! 4. [`launch`]: `run` and `start`, every chapter's hooks in order.
 //! 5. [`ps`], [`logs`], [`exec`], [`stop`], [`remove`], [`inspect`]: the
 //!    commands that watch, enter, stop and remove containers.
@@ -23,7 +23,6 @@ pub mod hooks;
 pub mod inspect;
 pub mod launch;
 pub mod logs;
-pub mod pidfd;
 pub mod ps;
 pub mod remove;
 pub mod state;

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 
 use ch04_images::containers::{ContainerStore, Record, Status};
 
-use crate::state::{STDERR_LOG, STDOUT_LOG, container_process};
+use crate::state::{STDERR_LOG, STDOUT_LOG};
 
 /// How often `logs -f` looks for new output.
 const FOLLOW_INTERVAL: Duration = Duration::from_millis(100);
@@ -150,7 +150,7 @@ pub fn logs(store: &ContainerStore, record: &Record, tail: Tail, follow: bool) -
         // Once it is gone, wait (briefly) for its supervisor to record the
         // exit, so that whoever runs `ps` after us sees it exited.
         let (alive, recorded_running) = store.get_by_id(&record.id).map_or((false, false), |r| {
-            (container_process(&r).is_some(), r.status == Status::Running)
+            (r.live_process().is_some(), r.status == Status::Running)
         });
         if !alive {
             gone_since.get_or_insert_with(std::time::Instant::now);

@@ -14,10 +14,10 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 
-use ch04_images::clock;
+use ch03_overlayfs::storage::clock;
 use ch04_images::containers::{ContainerStore, Record, Status};
 
-use crate::state::{Runtime, container_process};
+use crate::state::Runtime;
 
 /// Docker's exit code for a container that died with its supervisor: it
 /// was killed (SIGKILL, through its parent-death signal).
@@ -37,7 +37,7 @@ pub struct State {
 /// its process still exists (pid and start time).
 pub fn state(record: &Record) -> State {
     match record.status {
-        Status::Running if container_process(record).is_none() => State {
+        Status::Running if record.live_process().is_none() => State {
             status: Status::Exited,
             exit_code: Some(record.exit_code.unwrap_or(LOST_EXIT_CODE)),
         },
@@ -124,6 +124,7 @@ pub fn ps(store: &ContainerStore, all: bool, quiet: bool, no_trunc: bool) -> Res
         }
         let ports = match (state.status, Runtime::read(store, &record.id)) {
             (Status::Running, Ok(Some(runtime))) => runtime
+                .network
                 .ports
                 .iter()
                 .map(ToString::to_string)

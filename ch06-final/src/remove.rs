@@ -15,13 +15,13 @@ use anyhow::{Context, Result, bail};
 use nix::sys::signal::Signal;
 
 use ch02_cgroups::Cgroups;
-use ch02_cgroups::cli::DEFAULT_PARENT;
 use ch03_overlayfs::overlay::detach_mounts_under;
 use ch04_images::containers::{ContainerStore, Record};
 use ch05_network::release_container;
 
-use crate::pidfd::{PidFd, wait_gone};
-use crate::state::{ProcessRef, Runtime, container_process};
+use crate::state::Runtime;
+use ch04_images::containers::ProcessRef;
+use ch04_images::pidfd::{PidFd, kill_and_wait, wait_gone};
 
 /// How long `rm` waits for a supervisor to finish its own cleanup.
 const SUPERVISOR_GRACE: Duration = Duration::from_secs(10);
@@ -38,7 +38,7 @@ pub fn remove(
 ) -> Result<Record> {
     let record = store.find(name_or_id)?;
     let runtime = Runtime::read(store, &record.id)?;
-    if let Some(process) = container_process(&record) {
+    if let Some(process) = record.live_process() {
         if !force {
             bail!(
                 "cannot remove container {}: it is running (stop it first, or use rm -f)",
@@ -50,7 +50,7 @@ pub fn remove(
     if let Some(supervisor) = runtime.as_ref().and_then(|r| r.supervisor) {
         wait_for_supervisor(supervisor);
     }
-    release(root, &record, runtime.as_ref())?;
+    release(root, &record)?;
     detach_mounts_under(&store.dir_of(&record.id))?;
     store.remove(&record.id, false)
 }
@@ -63,17 +63,6 @@ pub fn remove(
 pub fn remove_released(store: &ContainerStore, id: &str) -> Result<Record> {
     detach_mounts_under(&store.dir_of(id))?;
     store.remove(id, false)
-}
-
-/// SIGKILL through a pidfd (never a recycled pid), then wait for the exit.
-pub fn kill_and_wait(process: ProcessRef) -> Result<()> {
-    if let Some(pidfd) = PidFd::open(process)? {
-        pidfd.signal(Signal::SIGKILL)?;
-        if !pidfd.wait_exit(Some(Duration::from_secs(30)))? {
-            bail!("container process {} survives SIGKILL", process.pid);
-        }
-    }
-    Ok(())
 }
 
 /// Lets the container's supervisor (or foreground `mydocker run`) finish
@@ -95,8 +84,8 @@ fn wait_for_supervisor(supervisor: ProcessRef) {
 /// Releases a dead container's cgroup and network from the records on
 /// disk. Mounts need nothing: they lived in the container's mount
 /// namespace, which the kernel tore down with its last process.
-pub fn release(root: &Path, record: &Record, runtime: Option<&Runtime>) -> Result<()> {
-    let parent = runtime.map_or(DEFAULT_PARENT, |r| r.cgroup_parent.as_str());
+pub fn release(root: &Path, record: &Record) -> Result<()> {
+    let parent = &record.resources.cgroup_parent;
     let cgroup = Cgroups::for_container(parent, &record.id).and_then(|mut c| c.destroy());
     let network = release_container(root, &record.id);
     cgroup

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! <root>/containers/<id>/config.json     chapter 4's record: name, image, status, pid, exit code
-//! <root>/containers/<id>/runtime.json    this chapter's: environment, limits, network, supervisor
+//! <root>/containers/<id>/runtime.json    this chapter's: environment, network, supervisor
 //! <root>/containers/<id>/stdout.log      what a detached container printed on stdout
 //! <root>/containers/<id>/stderr.log      ... and on stderr
 //! <root>/containers/<id>/supervisor.log  the supervisor's own warnings
@@ -14,18 +14,14 @@
 //! the cgroup and network to release after a crash, when no process is left
 //! that remembers them.
 
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use ch02_cgroups::cli::LimitArgs;
-use ch03_overlayfs::volumes::Volume;
-use ch04_images::containers::{ContainerStore, Record, is_zombie, process_start};
-use ch04_images::layers::{Durability, write_json_with};
-use ch05_network::cli::NetworkArgs;
-use ch05_network::ports::PortMapping;
+use ch03_overlayfs::storage::{Durability, read_json, write_json};
+use ch04_images::containers::{ContainerStore, ProcessRef};
+use ch05_network::Attachment;
 
 /// The runtime record's file name.
 pub const RUNTIME_FILE: &str = "runtime.json";
@@ -35,45 +31,6 @@ pub const STDOUT_LOG: &str = "stdout.log";
 pub const STDERR_LOG: &str = "stderr.log";
 /// The supervisor's own messages.
 pub const SUPERVISOR_LOG: &str = "supervisor.log";
-
-// ANCHOR: process_ref
-/// A process, named so that a recycled pid is not mistaken for it: its pid
-/// and its start time (clock ticks since boot, from `/proc/PID/stat`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcessRef {
-    /// The pid, as the host sees it.
-    pub pid: i32,
-    /// When it started.
-    pub start: u64,
-}
-
-impl ProcessRef {
-    /// The process `pid`, if it exists.
-    pub fn of(pid: i32) -> Option<ProcessRef> {
-        process_start(pid).map(|start| ProcessRef { pid, start })
-    }
-
-    /// This process.
-    pub fn me() -> Option<ProcessRef> {
-        ProcessRef::of(std::process::id() as i32)
-    }
-
-    /// True while this very process exists and has not exited (a zombie
-    /// has exited: it only waits for its parent to read its status).
-    pub fn is_alive(&self) -> bool {
-        process_start(self.pid) == Some(self.start) && !is_zombie(self.pid)
-    }
-}
-// ANCHOR_END: process_ref
-
-/// The container's process as chapter 4 recorded it, if it still runs.
-pub fn container_process(record: &Record) -> Option<ProcessRef> {
-    let process = ProcessRef {
-        pid: record.pid?,
-        start: record.pid_start?,
-    };
-    process.is_alive().then_some(process)
-}
 
 // ANCHOR: runtime
 /// Everything needed to start the same container again, enter it, or
@@ -92,16 +49,8 @@ pub struct Runtime {
     pub tty: bool,
     /// `-i`.
     pub interactive: bool,
-    /// The parent of the container's cgroup (`--cgroup-parent`).
-    pub cgroup_parent: String,
-    /// The limits, as typed.
-    pub limits: Limits,
-    /// The network (`--net`), if any.
-    pub network: Option<String>,
-    /// Published ports.
-    pub ports: Vec<PortMapping>,
-    /// Name servers (`--dns`).
-    pub dns: Vec<IpAddr>,
+    /// The network, its published ports and name servers (chapter 5).
+    pub network: Attachment,
     /// `--rm`.
     pub auto_remove: bool,
     /// Started with `-d` (or by `start`): output goes to the logs.
@@ -112,81 +61,11 @@ pub struct Runtime {
 }
 // ANCHOR_END: runtime
 
-/// The limits of chapter 2, as the user typed them.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limits {
-    /// `-m`.
-    pub memory: Option<String>,
-    /// `--cpus`.
-    pub cpus: Option<String>,
-    /// `--cpu-shares`.
-    pub cpu_shares: Option<String>,
-    /// `--cpuset-cpus`.
-    pub cpuset_cpus: Option<String>,
-    /// `--pids-limit`.
-    pub pids_limit: Option<String>,
-}
-
-impl Limits {
-    /// The limits of `args`.
-    pub fn from_args(args: &LimitArgs) -> Limits {
-        Limits {
-            memory: args.memory.clone(),
-            cpus: args.cpus.clone(),
-            cpu_shares: args.cpu_shares.clone(),
-            cpuset_cpus: args.cpuset_cpus.clone(),
-            pids_limit: args.pids_limit.clone(),
-        }
-    }
-
-    /// Chapter 2's options again, under `parent`.
-    pub fn to_args(&self, parent: &str) -> LimitArgs {
-        LimitArgs {
-            memory: self.memory.clone(),
-            cpus: self.cpus.clone(),
-            cpu_shares: self.cpu_shares.clone(),
-            cpuset_cpus: self.cpuset_cpus.clone(),
-            pids_limit: self.pids_limit.clone(),
-            cgroup_parent: parent.to_string(),
-        }
-    }
-
-    /// The limits as chapter 4's record keeps them (`memory` → `64m`).
-    pub fn to_map(&self) -> std::collections::BTreeMap<String, String> {
-        [
-            ("memory", &self.memory),
-            ("cpus", &self.cpus),
-            ("cpu-shares", &self.cpu_shares),
-            ("cpuset-cpus", &self.cpuset_cpus),
-            ("pids-limit", &self.pids_limit),
-        ]
-        .into_iter()
-        .filter_map(|(k, v)| v.clone().map(|v| (k.to_string(), v)))
-        .collect()
-    }
-}
-
 impl Runtime {
-    /// Chapter 5's options again.
-    pub fn network_args(&self) -> NetworkArgs {
-        NetworkArgs {
-            network: self.network.clone(),
-            publish: self.ports.clone(),
-            dns: self.dns.clone(),
-        }
-    }
-
     /// The runtime record of container `id`, if it has one (containers made
     /// by chapter 4's binary do not).
     pub fn read(store: &ContainerStore, id: &str) -> Result<Option<Runtime>> {
-        let path = store.dir_of(id).join(RUNTIME_FILE);
-        match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .with_context(|| format!("parse {}", path.display())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("read {}", path.display())),
-        }
+        read_json(&store.dir_of(id).join(RUNTIME_FILE))
     }
 
     /// Writes it (atomically) into the container's directory. A `--rm`
@@ -198,55 +77,6 @@ impl Runtime {
         } else {
             Durability::Durable
         };
-        write_json_with(&dir.join(RUNTIME_FILE), self, durability)
-    }
-}
-
-/// The volumes of a record, as chapter 3's hook takes them.
-pub fn volumes_of(record: &Record) -> Vec<Volume> {
-    record
-        .mounts
-        .iter()
-        .map(|m| Volume {
-            source: PathBuf::from(&m.source),
-            target: PathBuf::from(&m.destination),
-            readonly: m.readonly,
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn limits_round_trip() {
-        let args = LimitArgs {
-            memory: Some("64m".into()),
-            pids_limit: Some("20".into()),
-            ..LimitArgs::default()
-        };
-        let limits = Limits::from_args(&args);
-        let again = limits.to_args("p");
-        assert_eq!(again.memory.as_deref(), Some("64m"));
-        assert_eq!(again.cgroup_parent, "p");
-        assert_eq!(
-            limits.to_map().into_iter().collect::<Vec<_>>(),
-            [
-                ("memory".to_string(), "64m".to_string()),
-                ("pids-limit".to_string(), "20".to_string())
-            ]
-        );
-    }
-
-    #[test]
-    fn this_process_is_alive_and_a_wrong_start_time_is_not() {
-        let me = ProcessRef::me().unwrap();
-        assert!(me.is_alive());
-        let other = ProcessRef {
-            start: me.start + 1,
-            ..me
-        };
-        assert!(!other.is_alive());
+        write_json(&dir.join(RUNTIME_FILE), self, durability)
     }
 }

@@ -15,14 +15,14 @@ use nix::sys::signal::Signal;
 
 use ch04_images::containers::{ContainerStore, Record};
 
-use crate::pidfd::{PidFd, wait_gone};
-use crate::state::{Runtime, container_process};
+use crate::state::Runtime;
+use ch04_images::pidfd::{PidFd, wait_gone};
 
 // ANCHOR: stop
 /// Stops `record`'s container: SIGTERM, then SIGKILL after `grace`. Returns
 /// once the exit is recorded (or nobody is left to record it).
 pub fn stop(store: &ContainerStore, record: &Record, grace: Duration) -> Result<()> {
-    let Some(process) = container_process(record) else {
+    let Some(process) = record.live_process() else {
         return Ok(()); // not running: nothing to do, as in Docker
     };
     let Some(pidfd) = PidFd::open(process)? else {
@@ -46,7 +46,7 @@ fn wait_for_record(store: &ContainerStore, record: &Record) {
         return;
     };
     if let Some(supervisor) = runtime.supervisor {
-        if Some(supervisor) != crate::state::ProcessRef::me() {
+        if Some(supervisor) != ch04_images::containers::ProcessRef::me() {
             // The supervisor exits right after recording; with --rm, after
             // removing the container.
             wait_gone(supervisor, Duration::from_secs(10));

@@ -1,5 +1,6 @@
-//! Timestamps as image configurations and records write them (RFC 3339, UTC),
-//! and the "2 minutes ago" that `docker images` shows.
+//! Timestamps as image configurations and records write them (RFC 3339, UTC,
+//! to the nanosecond as Docker writes them), and the "2 minutes ago" that
+//! `docker images` and `docker ps` show.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 

@@ -17,7 +17,7 @@ use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::Signal;
 
-use crate::state::ProcessRef;
+use crate::containers::ProcessRef;
 
 /// An open pidfd.
 pub struct PidFd {
@@ -127,6 +127,17 @@ pub fn wait_gone(process: ProcessRef, timeout: Duration) -> bool {
         std::thread::sleep(Duration::from_millis(20));
     }
     true
+}
+
+/// SIGKILL through a pidfd (never a recycled pid), then wait for the exit.
+pub fn kill_and_wait(process: ProcessRef) -> Result<()> {
+    if let Some(pidfd) = PidFd::open(process)? {
+        pidfd.signal(Signal::SIGKILL)?;
+        if !pidfd.wait_exit(Some(Duration::from_secs(30)))? {
+            bail!("container process {} survives SIGKILL", process.pid);
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
