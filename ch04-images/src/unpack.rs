@@ -52,14 +52,6 @@ pub struct Stats {
     pub bytes: u64,
 }
 
-struct DirMeta {
-    path: Vec<u8>,
-    mode: u32,
-    uid: u64,
-    gid: u64,
-    mtime: u64,
-}
-
 // ANCHOR: unpack
 /// Unpacks the tar stream `reader` into the existing directory `dest`.
 /// With a `marker`, tells the tar-split recorder where file content lies.
@@ -73,238 +65,372 @@ pub fn unpack<R: Read>(
     let mut stats = Stats::default();
     let mut dirs = Vec::new();
     let mut buf = vec![0u8; 1 << 20];
-    // The parent directory of the last regular file: most files follow a
-    // sibling, and walking from the root again would cost one `openat` per
-    // path component. Any entry that is not a regular file may change the
-    // tree's shape, so it empties the cache.
-    let mut cache: Option<(Vec<u8>, OwnedFd)> = None;
+    let mut cache = ParentCache::default();
     for entry in archive.entries().context("read the tar archive")? {
         let mut entry = entry.context("read a tar entry")?;
         let path = entry.path_bytes().into_owned();
         let comps = components(&path)?;
         stats.entries += 1;
         let kind = entry.header().entry_type();
-        let Some(last) = comps.last() else {
+        let Some((&name, parents)) = comps.split_last() else {
             continue; // "./": the destination itself
         };
         let is_file = matches!(kind, EntryType::Regular | EntryType::Continuous);
         if !is_file {
-            cache = None;
+            cache.forget();
         }
         if mode == Whiteouts::Overlay {
-            let meaning = whiteout::classify(last);
+            let meaning = whiteout::classify(name);
             if meaning != Name::Plain {
-                cache = None; // a whiteout may remove the cached directory
-            }
-            match meaning {
-                Name::Plain => {}
-                Name::Internal => continue,
-                Name::Opaque => {
-                    let dir = root.dir(&comps[..comps.len() - 1], true)?;
-                    whiteout::set_opaque(&dir)
-                        .with_context(|| format!("mark {} opaque", display(&comps)))?;
-                    continue;
-                }
-                Name::Whiteout(target) => {
-                    // ".wh.." would name the directory itself, ".wh..." its
-                    // parent: removing "that" would delete outside the entry.
-                    if matches!(target.as_bytes(), b"" | b"." | b"..") {
-                        bail!("refusing whiteout {}: it names no file", display(&comps));
-                    }
-                    let (dir, _) = root.parent(&comps, true)?;
-                    remove_existing(&dir, target)?;
-                    whiteout::make_whiteout(&dir, target)?;
-                    continue;
-                }
+                cache.forget(); // a whiteout may remove the cached directory
+                apply_whiteout(&root, &comps, meaning)?;
+                continue;
             }
         }
-        let (parents, name) = (&comps[..comps.len() - 1], *last);
-        // The raw bytes, not a display form: two names that are not UTF-8
-        // would display alike.
-        let key = parents.join(OsStr::new("/")).into_vec();
-        let dir = match cache.take() {
-            Some((k, fd)) if k == key => fd,
-            _ => root.dir(parents, true)?,
+        let (key, dir) = cache.open(&root, parents)?;
+        let meta = Meta::of(entry.header())?;
+        let at = Place {
+            dir: &dir,
+            name,
+            path: &path,
+            comps: &comps,
         };
-        let hdr = entry.header();
-        let meta = (
-            hdr.mode().context("tar header: mode")? & 0o7777,
-            // Some writers leave these empty; tar treats that as 0 too.
-            hdr.uid().unwrap_or(0),
-            hdr.gid().unwrap_or(0),
-            hdr.mtime().unwrap_or(0),
-        );
         match kind {
-            EntryType::Directory => {
-                match mkdirat(&dir, name, Mode::from_bits_truncate(0o700)) {
-                    Ok(()) => {}
-                    Err(Errno::EEXIST) if is_dir(&dir, name) => {}
-                    Err(Errno::EEXIST) => {
-                        remove_existing(&dir, name)?;
-                        mkdirat(&dir, name, Mode::from_bits_truncate(0o700))
-                            .with_context(|| format!("mkdir {}", display(&comps)))?;
-                    }
-                    Err(e) => return Err(e).with_context(|| format!("mkdir {}", display(&comps))),
-                }
-                // Permissions and times are set at the end: creating the
-                // children changes the directory's mtime, and a read-only
-                // mode would get in the way of a non-root unpack.
-                let (mode, uid, gid, mtime) = meta;
-                dirs.push(DirMeta {
-                    path: path.clone(),
-                    mode,
-                    uid,
-                    gid,
-                    mtime,
-                });
-            }
+            EntryType::Directory => dirs.push(make_dir(&at, meta)?),
             EntryType::Regular | EntryType::Continuous | EntryType::GNUSparse => {
-                // O_EXCL: never open an existing file (or a symlink's
-                // target); replace whatever is there instead.
-                let create = || {
-                    openat(
-                        &dir,
-                        name,
-                        OFlag::O_WRONLY
-                            | OFlag::O_CREAT
-                            | OFlag::O_EXCL
-                            | OFlag::O_NOFOLLOW
-                            | OFlag::O_CLOEXEC,
-                        Mode::from_bits_truncate(0o600),
-                    )
-                };
-                let fd = match create() {
-                    Err(Errno::EEXIST) => {
-                        remove_existing(&dir, name)?;
-                        create()
-                    }
-                    other => other,
-                }
-                .with_context(|| format!("create {}", display(&comps)))?;
-                if let Some(m) = marker {
-                    if kind != EntryType::GNUSparse {
-                        m.file_content(entry.raw_file_position(), entry.size(), &path)
-                            .context("write the layer's tar-split")?;
-                    }
-                }
-                let xattrs = pax_xattrs(&mut entry)?;
-                let mut file = std::fs::File::from(fd);
-                stats.bytes += copy(&mut entry, &mut file, &mut buf)
-                    .with_context(|| format!("write {}", display(&comps)))?;
-                set_meta(file.as_fd(), meta, &comps)?;
-                // After chown, which clears security.capability.
-                for (key, value) in &xattrs {
-                    whiteout::set_xattr(file.as_fd(), key, value)
-                        .with_context(|| format!("set xattr {key} on {}", display(&comps)))?;
-                }
+                stats.bytes += write_file(&at, &mut entry, meta, marker, &mut buf)?;
             }
-            EntryType::Symlink => {
-                let target = entry
-                    .link_name_bytes()
-                    .with_context(|| format!("symlink {} has no target", display(&comps)))?
-                    .into_owned();
-                remove_existing(&dir, name)?;
-                symlinkat(OsStr::from_bytes(&target), &dir, name)
-                    .with_context(|| format!("symlink {}", display(&comps)))?;
-                let (_, uid, gid, mtime) = meta;
-                fchownat(
-                    &dir,
-                    name,
-                    Some(Uid::from_raw(uid as u32)),
-                    Some(Gid::from_raw(gid as u32)),
-                    AtFlags::AT_SYMLINK_NOFOLLOW,
-                )
-                .with_context(|| format!("lchown {}", display(&comps)))?;
-                let t = TimeSpec::new(mtime as i64, 0);
-                utimensat(&dir, name, &t, &t, UtimensatFlags::NoFollowSymlink)
-                    .with_context(|| format!("set times of {}", display(&comps)))?;
-            }
-            EntryType::Link => {
-                let target = entry
-                    .link_name_bytes()
-                    .with_context(|| format!("hard link {} has no target", display(&comps)))?
-                    .into_owned();
-                // The target is confined like any entry name: it can only be
-                // a file this archive already put in the destination.
-                let tcomps = components(&target)
-                    .with_context(|| format!("hard link {}", display(&comps)))?;
-                let (tdir, tname) = root.parent(&tcomps, false).with_context(|| {
-                    format!("hard link {} to {}", display(&comps), display(&tcomps))
-                })?;
-                if is_dir(&tdir, tname) {
-                    bail!(
-                        "refusing hard link {} to directory {}",
-                        display(&comps),
-                        display(&tcomps)
-                    );
-                }
-                remove_existing(&dir, name)?;
-                linkat(&tdir, tname, &dir, name, AtFlags::empty()).with_context(|| {
-                    format!("hard link {} to {}", display(&comps), display(&tcomps))
-                })?;
-            }
-            EntryType::Char | EntryType::Block | EntryType::Fifo => {
-                let sflag = match kind {
-                    EntryType::Char => SFlag::S_IFCHR,
-                    EntryType::Block => SFlag::S_IFBLK,
-                    _ => SFlag::S_IFIFO,
-                };
-                let dev = nix::sys::stat::makedev(
-                    u64::from(entry.header().device_major().ok().flatten().unwrap_or(0)),
-                    u64::from(entry.header().device_minor().ok().flatten().unwrap_or(0)),
-                );
-                // A device node in an image would give the container the
-                // host's device of that number (a node for the host's disk
-                // opens the host's disk). Containers get their devices from
-                // chapter 3's /dev; images get none, except the 0/0
-                // character device, which is overlayfs' whiteout.
-                if kind != EntryType::Fifo && dev != 0 {
-                    continue;
-                }
-                remove_existing(&dir, name)?;
-                mknodat(&dir, name, sflag, Mode::from_bits_truncate(0o600), dev)
-                    .with_context(|| format!("mknod {}", display(&comps)))?;
-                let (mode, uid, gid, _) = meta;
-                fchownat(
-                    &dir,
-                    name,
-                    Some(Uid::from_raw(uid as u32)),
-                    Some(Gid::from_raw(gid as u32)),
-                    AtFlags::AT_SYMLINK_NOFOLLOW,
-                )
-                .with_context(|| format!("chown {}", display(&comps)))?;
-                // The node was just made by us in a directory nobody else
-                // writes to, so following "links" here cannot leave it.
-                fchmodat(
-                    &dir,
-                    name,
-                    Mode::from_bits_truncate(mode),
-                    FchmodatFlags::FollowSymlink,
-                )
-                .with_context(|| format!("chmod {}", display(&comps)))?;
-            }
+            EntryType::Symlink => make_symlink(&at, &entry, meta)?,
+            EntryType::Link => make_hard_link(&root, &at, &entry)?,
+            EntryType::Char | EntryType::Block | EntryType::Fifo => make_node(&at, &entry, meta)?,
             // pax and GNU long-name records are consumed by the tar crate;
             // anything else carries no file.
             _ => {}
         }
         if is_file {
-            cache = Some((key, dir));
+            cache.keep(key, dir);
         }
     }
+    restore_directories(&root, &dirs)?;
+    Ok(stats)
+}
+// ANCHOR_END: unpack
+
+// ANCHOR: place
+/// Where an entry goes: its parent directory, opened inside the destination
+/// without following links, and its name in that directory. Every step below
+/// works relative to `dir` (`mkdirat`, `openat`, `symlinkat`, ...), so no
+/// step ever resolves the entry's path again, and a link that another entry
+/// planted along that path cannot redirect it.
+struct Place<'a> {
+    dir: &'a OwnedFd,
+    name: &'a OsStr,
+    /// The entry's path as the tar holds it (the tar-split records it).
+    path: &'a [u8],
+    /// The same path in components, for error messages.
+    comps: &'a [&'a OsStr],
+}
+
+/// An entry's ownership, permission bits and modification time, from its
+/// tar header.
+#[derive(Clone, Copy)]
+struct Meta {
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    mtime: u64,
+}
+
+impl Meta {
+    /// Reads them from `hdr`. Only the permission bits of the mode are kept:
+    /// the file type comes from the entry type, never from the mode.
+    fn of(hdr: &tar::Header) -> Result<Meta> {
+        Ok(Meta {
+            mode: hdr.mode().context("tar header: mode")? & 0o7777,
+            // Some writers leave these empty; tar treats that as 0 too.
+            uid: hdr.uid().unwrap_or(0),
+            gid: hdr.gid().unwrap_or(0),
+            mtime: hdr.mtime().unwrap_or(0),
+        })
+    }
+
+    /// The owner, as `chown` takes it.
+    fn owner(&self) -> (Option<Uid>, Option<Gid>) {
+        (
+            Some(Uid::from_raw(self.uid as u32)),
+            Some(Gid::from_raw(self.gid as u32)),
+        )
+    }
+}
+// ANCHOR_END: place
+
+// ANCHOR: parent_cache
+/// The parent directory of the last regular file, still open.
+///
+/// Most files follow a sibling, and walking from the root again would cost
+/// one `openat` per path component. Any entry that is not a regular file may
+/// change the tree's shape, so it empties the cache.
+#[derive(Default)]
+struct ParentCache(Option<(Vec<u8>, OwnedFd)>);
+
+impl ParentCache {
+    /// Opens the directory `parents` (creating what is missing), or takes it
+    /// from the cache if it is the one cached. Returns it with the key to
+    /// [`ParentCache::keep`] it under.
+    fn open(&mut self, root: &Confined, parents: &[&OsStr]) -> Result<(Vec<u8>, OwnedFd)> {
+        // The raw bytes, not a display form: two names that are not UTF-8
+        // would display alike.
+        let key = parents.join(OsStr::new("/")).into_vec();
+        let dir = match self.0.take() {
+            Some((k, fd)) if k == key => fd,
+            _ => root.dir(parents, true)?,
+        };
+        Ok((key, dir))
+    }
+
+    /// Caches `dir`, the directory of `key`, for the next entry.
+    fn keep(&mut self, key: Vec<u8>, dir: OwnedFd) {
+        self.0 = Some((key, dir));
+    }
+
+    /// Empties the cache.
+    fn forget(&mut self) {
+        self.0 = None;
+    }
+}
+// ANCHOR_END: parent_cache
+
+// ANCHOR: apply_whiteout
+/// Applies an OCI whiteout entry in overlayfs' dialect: `.wh..wh..opq` marks
+/// its directory opaque, `.wh.NAME` removes what this layer put at NAME and
+/// leaves a whiteout there for overlayfs to hide the lower layers' NAME.
+/// Other `.wh..wh.` names are AUFS bookkeeping and are dropped. The marker
+/// entry itself is never created: overlayfs would show it as a plain file.
+fn apply_whiteout(root: &Confined, comps: &[&OsStr], meaning: Name<'_>) -> Result<()> {
+    match meaning {
+        Name::Plain | Name::Internal => {}
+        Name::Opaque => {
+            let dir = root.dir(&comps[..comps.len() - 1], true)?;
+            whiteout::set_opaque(&dir)
+                .with_context(|| format!("mark {} opaque", display(comps)))?;
+        }
+        Name::Whiteout(target) => {
+            // ".wh.." would name the directory itself, ".wh..." its
+            // parent: removing "that" would delete outside the entry.
+            if matches!(target.as_bytes(), b"" | b"." | b"..") {
+                bail!("refusing whiteout {}: it names no file", display(comps));
+            }
+            let (dir, _) = root.parent(comps, true)?;
+            remove_existing(&dir, target)?;
+            whiteout::make_whiteout(&dir, target)?;
+        }
+    }
+    Ok(())
+}
+// ANCHOR_END: apply_whiteout
+
+// ANCHOR: make_dir
+/// Creates a directory, or keeps the one there: a layer often lists a
+/// directory a lower entry (or the layer itself) already made, and its
+/// contents must survive. Anything else in the way is replaced. The
+/// directory is made `0700` and its metadata returned, to be set by
+/// [`restore_directories`] once every entry is in.
+fn make_dir(at: &Place<'_>, meta: Meta) -> Result<DirMeta> {
+    match mkdirat(at.dir, at.name, Mode::from_bits_truncate(0o700)) {
+        Ok(()) => {}
+        Err(Errno::EEXIST) if is_dir(at.dir, at.name) => {}
+        Err(Errno::EEXIST) => {
+            remove_existing(at.dir, at.name)?;
+            mkdirat(at.dir, at.name, Mode::from_bits_truncate(0o700))
+                .with_context(|| format!("mkdir {}", display(at.comps)))?;
+        }
+        Err(e) => return Err(e).with_context(|| format!("mkdir {}", display(at.comps))),
+    }
+    Ok(DirMeta {
+        path: at.path.to_vec(),
+        meta,
+    })
+}
+// ANCHOR_END: make_dir
+
+// ANCHOR: write_file
+/// Writes a regular file: creates it (see [`create_new`]), tells the
+/// tar-split recorder where its content lies in the stream, copies the
+/// content, then sets owner, mode and time, and last the extended attributes
+/// the pax header carries. The xattrs come after `chown` because the kernel
+/// clears `security.capability` when a file changes owner.
+fn write_file<R: Read>(
+    at: &Place<'_>,
+    entry: &mut tar::Entry<'_, R>,
+    meta: Meta,
+    marker: Option<&Marker>,
+    buf: &mut [u8],
+) -> Result<u64> {
+    let fd = create_new(at)?;
+    if let Some(m) = marker {
+        // A sparse file's content is not stored as one run of bytes.
+        if entry.header().entry_type() != EntryType::GNUSparse {
+            m.file_content(entry.raw_file_position(), entry.size(), at.path)
+                .context("write the layer's tar-split")?;
+        }
+    }
+    let xattrs = pax_xattrs(entry)?;
+    let mut file = std::fs::File::from(fd);
+    let bytes =
+        copy(entry, &mut file, buf).with_context(|| format!("write {}", display(at.comps)))?;
+    set_meta(file.as_fd(), meta, at.comps)?;
+    for (key, value) in &xattrs {
+        whiteout::set_xattr(file.as_fd(), key, value)
+            .with_context(|| format!("set xattr {key} on {}", display(at.comps)))?;
+    }
+    Ok(bytes)
+}
+
+/// Creates the file `at`, `0600` until its metadata is set. `O_EXCL` with
+/// `O_NOFOLLOW`: never open an existing file, nor a symlink's target (a
+/// layer's `etc/passwd -> /etc/passwd` would have us write the host's);
+/// whatever is there is removed and the file created anew.
+fn create_new(at: &Place<'_>) -> Result<OwnedFd> {
+    let create = || {
+        openat(
+            at.dir,
+            at.name,
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::from_bits_truncate(0o600),
+        )
+    };
+    match create() {
+        Err(Errno::EEXIST) => {
+            remove_existing(at.dir, at.name)?;
+            create()
+        }
+        other => other,
+    }
+    .with_context(|| format!("create {}", display(at.comps)))
+}
+// ANCHOR_END: write_file
+
+// ANCHOR: make_symlink
+/// Creates a symlink as it is: an absolute target such as `/bin/busybox` is
+/// normal in a root filesystem and is resolved inside the container later.
+/// Owner and time are set on the link itself (`AT_SYMLINK_NOFOLLOW`), never
+/// on what it points to; Linux has no mode for a symlink.
+fn make_symlink<R: Read>(at: &Place<'_>, entry: &tar::Entry<'_, R>, meta: Meta) -> Result<()> {
+    let target = entry
+        .link_name_bytes()
+        .with_context(|| format!("symlink {} has no target", display(at.comps)))?
+        .into_owned();
+    remove_existing(at.dir, at.name)?;
+    symlinkat(OsStr::from_bytes(&target), at.dir, at.name)
+        .with_context(|| format!("symlink {}", display(at.comps)))?;
+    let (uid, gid) = meta.owner();
+    fchownat(at.dir, at.name, uid, gid, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .with_context(|| format!("lchown {}", display(at.comps)))?;
+    let t = TimeSpec::new(meta.mtime as i64, 0);
+    utimensat(at.dir, at.name, &t, &t, UtimensatFlags::NoFollowSymlink)
+        .with_context(|| format!("set times of {}", display(at.comps)))?;
+    Ok(())
+}
+// ANCHOR_END: make_symlink
+
+// ANCHOR: make_hard_link
+/// Creates a hard link. Its target is confined like any entry name, so it
+/// can only be a file this archive already put in the destination: a link
+/// to a host file would let the container write the host's file. A hard
+/// link to a directory is refused (the kernel refuses it too, less clearly).
+fn make_hard_link<R: Read>(
+    root: &Confined,
+    at: &Place<'_>,
+    entry: &tar::Entry<'_, R>,
+) -> Result<()> {
+    let comps = at.comps;
+    let target = entry
+        .link_name_bytes()
+        .with_context(|| format!("hard link {} has no target", display(comps)))?
+        .into_owned();
+    let tcomps = components(&target).with_context(|| format!("hard link {}", display(comps)))?;
+    let (tdir, tname) = root
+        .parent(&tcomps, false)
+        .with_context(|| format!("hard link {} to {}", display(comps), display(&tcomps)))?;
+    if is_dir(&tdir, tname) {
+        bail!(
+            "refusing hard link {} to directory {}",
+            display(comps),
+            display(&tcomps)
+        );
+    }
+    remove_existing(at.dir, at.name)?;
+    linkat(&tdir, tname, at.dir, at.name, AtFlags::empty())
+        .with_context(|| format!("hard link {} to {}", display(comps), display(&tcomps)))?;
+    Ok(())
+}
+// ANCHOR_END: make_hard_link
+
+// ANCHOR: make_node
+/// Creates a FIFO, or the 0/0 character device that is overlayfs' whiteout.
+///
+/// Any other device node in an image would give the container the host's
+/// device of that number (a node for the host's disk opens the host's
+/// disk), so it is skipped: containers get their devices from chapter 3's
+/// `/dev`.
+fn make_node<R: Read>(at: &Place<'_>, entry: &tar::Entry<'_, R>, meta: Meta) -> Result<()> {
+    let kind = entry.header().entry_type();
+    let sflag = match kind {
+        EntryType::Char => SFlag::S_IFCHR,
+        EntryType::Block => SFlag::S_IFBLK,
+        _ => SFlag::S_IFIFO,
+    };
+    let dev = nix::sys::stat::makedev(
+        u64::from(entry.header().device_major().ok().flatten().unwrap_or(0)),
+        u64::from(entry.header().device_minor().ok().flatten().unwrap_or(0)),
+    );
+    if kind != EntryType::Fifo && dev != 0 {
+        return Ok(());
+    }
+    remove_existing(at.dir, at.name)?;
+    mknodat(at.dir, at.name, sflag, Mode::from_bits_truncate(0o600), dev)
+        .with_context(|| format!("mknod {}", display(at.comps)))?;
+    let (uid, gid) = meta.owner();
+    fchownat(at.dir, at.name, uid, gid, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .with_context(|| format!("chown {}", display(at.comps)))?;
+    // The node was just made by us in a directory nobody else
+    // writes to, so following "links" here cannot leave it.
+    fchmodat(
+        at.dir,
+        at.name,
+        Mode::from_bits_truncate(meta.mode),
+        FchmodatFlags::FollowSymlink,
+    )
+    .with_context(|| format!("chmod {}", display(at.comps)))?;
+    Ok(())
+}
+// ANCHOR_END: make_node
+
+// ANCHOR: restore_directories
+/// A directory whose metadata waits for the end of the unpack.
+struct DirMeta {
+    path: Vec<u8>,
+    meta: Meta,
+}
+
+/// Sets each directory's owner, mode and time, deepest last-listed first.
+/// This waits until every entry is in: creating a directory's children
+/// changes its mtime, and a read-only mode would get in the way of a
+/// non-root unpack. A later entry may have replaced the directory; then its
+/// metadata no longer applies and it is skipped.
+fn restore_directories(root: &Confined, dirs: &[DirMeta]) -> Result<()> {
     for d in dirs.iter().rev() {
-        // A later entry may have replaced the directory; then its metadata
-        // no longer applies.
         let Ok(comps) = components(&d.path) else {
             continue;
         };
         let Ok(fd) = root.dir(&comps, false) else {
             continue;
         };
-        set_meta(fd.as_fd(), (d.mode, d.uid, d.gid, d.mtime), &comps)?;
+        set_meta(fd.as_fd(), d.meta, &comps)?;
     }
-    Ok(stats)
+    Ok(())
 }
-// ANCHOR_END: unpack
+// ANCHOR_END: restore_directories
 
 /// The extended attributes a pax header carries for this entry
 /// (`SCHILY.xattr.NAME`, as GNU tar and Docker write them). Only file
@@ -327,21 +453,14 @@ fn pax_xattrs<R: Read>(entry: &mut tar::Entry<'_, R>) -> Result<Vec<(String, Vec
     Ok(out)
 }
 
-fn set_meta(
-    fd: std::os::fd::BorrowedFd<'_>,
-    (mode, uid, gid, mtime): (u32, u64, u64, u64),
-    comps: &[&OsStr],
-) -> Result<()> {
+/// Sets the owner, mode and time of the open file or directory `fd`.
+fn set_meta(fd: std::os::fd::BorrowedFd<'_>, meta: Meta, comps: &[&OsStr]) -> Result<()> {
     // chown first: it clears set-uid and set-gid bits, which chmod restores.
-    fchown(
-        fd,
-        Some(Uid::from_raw(uid as u32)),
-        Some(Gid::from_raw(gid as u32)),
-    )
-    .with_context(|| format!("chown {}", display(comps)))?;
-    fchmod(fd, Mode::from_bits_truncate(mode))
+    let (uid, gid) = meta.owner();
+    fchown(fd, uid, gid).with_context(|| format!("chown {}", display(comps)))?;
+    fchmod(fd, Mode::from_bits_truncate(meta.mode))
         .with_context(|| format!("chmod {}", display(comps)))?;
-    let t = TimeSpec::new(mtime as i64, 0);
+    let t = TimeSpec::new(meta.mtime as i64, 0);
     futimens(fd, &t, &t).with_context(|| format!("set times of {}", display(comps)))
 }
 
