@@ -8,10 +8,11 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 
 use crate::archive;
-use crate::cli::{Command, ImageCommand};
+use crate::cli::{Command, ImageCommand, RmArgs};
 use crate::commit;
 use crate::containers::ContainerStore;
 use crate::images::{ImageStore, human_size};
+use crate::remove::Removal;
 use ch03_overlayfs::storage::clock;
 
 /// Runs every command except `run` against the data root `root`, and
@@ -20,18 +21,21 @@ pub fn run_command(root: &Path, command: Command) -> Result<i32> {
     match command {
         Command::Run(_) => bail!("run needs the binary's own wiring"),
         Command::Image(command) => run_image_command(root, command),
-        Command::Rm(a) => {
-            let containers = ContainerStore::new(root);
-            let mut failed = None;
-            for c in &a.containers {
-                match containers.remove(c, a.force) {
-                    Ok(_) => println!("{c}"),
-                    Err(e) => failed = Some(e),
-                }
-            }
-            failed.map_or(Ok(0), Err)
+        Command::Rm(a) => rm(&Removal::new(root), &a),
+    }
+}
+
+/// `rm CONTAINER...`: removes each one with `removal` (which knows what
+/// this chapter's containers hold), printing the name of each removed.
+pub fn rm(removal: &Removal, args: &RmArgs) -> Result<i32> {
+    let mut failed = None;
+    for c in &args.containers {
+        match removal.remove(c, args.force) {
+            Ok(_) => println!("{c}"),
+            Err(e) => failed = Some(e),
         }
     }
+    failed.map_or(Ok(0), Err)
 }
 
 /// Runs an image command against the data root `root`, and returns the

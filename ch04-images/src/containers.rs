@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use nix::fcntl::Flock;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use ch02_cgroups::limits::Resources;
@@ -74,6 +75,11 @@ pub struct Record {
     /// pid is not mistaken for the container.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pid_start: Option<u64>,
+    /// The process that reaps it and writes down how it ended (`mydocker
+    /// run` in the foreground, the supervisor of a detached one): `rm`
+    /// lets it finish before it removes the record under its feet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supervisor: Option<ProcessRef>,
     /// Its exit code, once it has exited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
@@ -90,8 +96,22 @@ pub struct Record {
     /// Its volumes (chapter 3).
     #[serde(default)]
     pub mounts: Vec<Volume>,
+    /// What later chapters add (chapter 5's network, chapter 6's
+    /// environment), each under its own key: one record, one file.
+    #[serde(flatten)]
+    pub parts: BTreeMap<String, serde_json::Value>,
 }
 // ANCHOR_END: record
+
+// ANCHOR: part
+/// A later chapter's part of the [`Record`], kept in the same
+/// `config.json` under the key [`Part::KEY`]. Chapter 4 stores it without
+/// knowing its type; the chapter that owns it reads it back typed.
+pub trait Part: Serialize + DeserializeOwned {
+    /// Its key in `config.json`.
+    const KEY: &'static str;
+}
+// ANCHOR_END: part
 
 impl Record {
     /// The status, corrected for a process that died without us noticing
@@ -119,6 +139,27 @@ impl Record {
     /// not exited.
     pub fn is_alive(&self) -> bool {
         self.live_process().is_some()
+    }
+
+    /// The part `P`, if a chapter that knows it wrote one (a container
+    /// made by an earlier chapter's binary has none).
+    pub fn part<P: Part>(&self) -> Result<Option<P>> {
+        self.parts
+            .get(P::KEY)
+            .map(|value| {
+                serde_json::from_value(value.clone()).with_context(|| {
+                    format!("read the {:?} part of container {}", P::KEY, self.name)
+                })
+            })
+            .transpose()
+    }
+
+    /// Sets the part `P` (written with the record).
+    pub fn set_part<P: Part>(&mut self, part: &P) -> Result<()> {
+        let value = serde_json::to_value(part)
+            .with_context(|| format!("encode the {:?} part of container {}", P::KEY, self.name))?;
+        self.parts.insert(P::KEY.to_string(), value);
+        Ok(())
     }
 
     /// The id as `docker ps` shows it.
@@ -396,21 +437,11 @@ impl ContainerStore {
     }
 
     // ANCHOR: rm
-    /// `rm`: removes a container's record, writable layer and name. A running
-    /// container is refused unless `force`, which kills it first.
-    pub fn remove(&self, name_or_id: &str, force: bool) -> Result<Record> {
-        let r = self.find(name_or_id)?;
-        if r.effective_status() == Status::Running {
-            if !force {
-                bail!(
-                    "cannot remove container {}: it is running (stop it first, or use rm -f)",
-                    r.name
-                );
-            }
-            if let Some(process) = r.live_process() {
-                crate::pidfd::kill_and_wait(process)?;
-            }
-        }
+    /// Deletes the record, writable layer and logs of container `id`, and
+    /// gives its name back. Only the store's part of `rm`: the container
+    /// must be dead and released ([`crate::remove::Removal`] sees to it).
+    pub fn delete(&self, id: &str) -> Result<Record> {
+        let r = self.get_by_id(id)?;
         let _lock = self.lock()?;
         let dir = self.dir_of(&r.id);
         // Move aside first, so a crash never leaves half a record.
@@ -447,11 +478,13 @@ mod tests {
             status: Status::Created,
             pid: None,
             pid_start: None,
+            supervisor: None,
             exit_code: None,
             started: None,
             finished: None,
             resources: Resources::default(),
             mounts: vec![],
+            parts: BTreeMap::new(),
         }
     }
 
@@ -490,7 +523,7 @@ mod tests {
         assert_eq!(store.find("aaaa").unwrap(), a);
         store.update(&a.id, |r| r.status = Status::Exited).unwrap();
         assert_eq!(store.find("web").unwrap().status, Status::Exited);
-        store.remove("web", false).unwrap();
+        store.delete(&a.id).unwrap();
         assert!(store.find("web").is_err());
         store.create(&record(&"b".repeat(64), "web")).unwrap();
     }
@@ -511,7 +544,7 @@ mod tests {
             .update(&gone.id, |r| r.status = Status::Running)
             .unwrap();
         assert_eq!(durable.find("gone").unwrap().status, Status::Running);
-        volatile.remove("gone", false).unwrap();
+        volatile.delete(&gone.id).unwrap();
         assert_eq!(durable.find("kept").unwrap(), kept);
         assert!(durable.find("gone").is_err());
         // No temporary file is left beside the records.

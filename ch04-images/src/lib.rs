@@ -12,7 +12,8 @@
 //! 7. [`tarwrite`] and [`commit`]: a container's changes as a new layer, and
 //!    `export`.
 //! 8. [`containers`]: names, ids and records of containers, and [`pidfd`]:
-//!    their processes, held so that a recycled pid cannot fool a kill.
+//!    their processes, held so that a recycled pid cannot fool a kill;
+//!    [`remove`]: `rm`, releasing what a container holds from its record.
 //! 9. [`progress`]: a progress bar, only on a terminal.
 //! 10. [`commands`]: the commands other than `run`, shared with chapter 6.
 
@@ -31,6 +32,7 @@ pub mod oci;
 pub mod pidfd;
 pub mod progress;
 pub mod reference;
+pub mod remove;
 pub mod run;
 pub mod size;
 pub mod split;

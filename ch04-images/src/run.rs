@@ -23,7 +23,7 @@ use ch03_overlayfs::pivot::PivotRoot;
 use ch03_overlayfs::volumes::Volumes;
 
 use crate::cli::RunArgs;
-use crate::containers::{ContainerStore, Record, Status, generate_name, process_start};
+use crate::containers::{ContainerStore, ProcessRef, Record, Status, generate_name, process_start};
 use crate::images::{Image, ImageStore};
 use ch03_overlayfs::storage::clock;
 
@@ -74,11 +74,13 @@ impl Plan {
             status: Status::Created,
             pid: None,
             pid_start: None,
+            supervisor: None,
             exit_code: None,
             started: None,
             finished: None,
             resources,
             mounts: args.volumes.volumes.clone(),
+            parts: Default::default(),
         };
         Ok(Plan {
             spec,
@@ -154,8 +156,9 @@ pub fn apply_image_defaults(image: &Image, spec: &mut Spec) {
 ///
 /// - `prepare`: reserve the name (under the names lock);
 /// - `attach`: the child exists, the overlay directories too: write the
-///   record, status `running`, with the pid; let go of the image lock, now
-///   that the record says the image is in use;
+///   record, status `running`, with the pid and this process as the one
+///   that reaps it; let go of the image lock, now that the record says the
+///   image is in use;
 /// - `cleanup`: if the container never got that far, give the name back and
 ///   remove its directory; otherwise leave both for `commit` and `rm`;
 /// - `finish`: record the exit code and time (if the record still exists:
@@ -221,13 +224,18 @@ impl Hook for Registration {
     }
 
     fn attach(&mut self, _spec: &Spec, pid: Pid) -> Result<()> {
+        // `start` may have changed a later chapter's part (chapter 6 runs
+        // every start detached): the parts come from the plan.
+        let parts = self.record.parts.clone();
         let started = |r: &mut Record| {
             r.status = Status::Running;
             r.pid = Some(pid.as_raw());
             r.pid_start = process_start(pid.as_raw());
+            r.supervisor = ProcessRef::me();
             r.started = Some(clock::now_rfc3339());
             r.exit_code = None;
             r.finished = None;
+            r.parts = parts;
         };
         if self.again {
             self.store.update(&self.record.id, started)?;

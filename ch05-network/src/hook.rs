@@ -25,6 +25,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use ch01_namespaces::lifecycle::{End, Hook, Stage};
 use ch01_namespaces::spec::Spec;
 use ch03_overlayfs::volumes::bind_into_rootfs;
+use ch04_images::containers::{ContainerStore, Part, Record};
+use ch04_images::remove::Removal;
 use nix::unistd::Pid;
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +59,11 @@ pub struct Attachment {
     pub dns: Vec<IpAddr>,
 }
 // ANCHOR_END: attachment
+
+/// The attachment is chapter 5's part of the container's record.
+impl Part for Attachment {
+    const KEY: &'static str = "network";
+}
 
 /// Chapter 5's hook: connects a container to a network (or to none) and
 /// gives it its `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`.
@@ -405,6 +412,18 @@ fn release(root: &Path, id: &str) -> (Result<()>, Option<LinkWatch>) {
     (released, veth)
 }
 // ANCHOR_END: release
+
+// ANCHOR: removal
+/// [`release_container`] as one of `rm`'s releases.
+pub fn release_network(root: &Path, record: &Record) -> Result<()> {
+    release_container(root, &record.id)
+}
+
+/// Chapter 4's `rm`, releasing the container's network too.
+pub fn removal(root: &Path, store: ContainerStore) -> Removal {
+    Removal::with_store(root, store).releasing(release_network)
+}
+// ANCHOR_END: removal
 
 fn short(id: &str) -> &str {
     &id[..id.len().min(12)]

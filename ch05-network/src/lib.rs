@@ -20,7 +20,8 @@
 //! 6. [`network`]: `network create`, `ls` and `rm`.
 //! 7. [`files`]: the container's `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`.
 //! 8. [`hook`]: the [`hook::Network`] hook that wires a container in, and
-//!    [`hook::release_container`] that unwires it.
+//!    [`hook::release_container`] that unwires it (for `rm`, with
+//!    [`hook::removal`]).
 //! 9. [`cli`]: the options and commands.
 
 pub mod cli;
@@ -33,4 +34,4 @@ pub mod network;
 pub mod ports;
 pub mod state;
 
-pub use hook::{Attachment, Network, release_container};
+pub use hook::{Attachment, Network, release_container, release_network, removal};

@@ -10,11 +10,11 @@ use clap::{Args, Parser, Subcommand};
 use ch01_namespaces::exit::run_main;
 use ch03_overlayfs::cli::RootArgs;
 use ch04_images::cli::{ImageCommand, RmArgs};
-use ch04_images::commands::{run_command, run_image_command};
+use ch04_images::commands::{rm, run_image_command};
 use ch04_images::containers::ContainerStore;
 use ch04_images::run::Plan;
 use ch05_network::cli::{NetworkArgs, NetworkCommand, run_network_command};
-use ch05_network::{Network, release_container};
+use ch05_network::{Network, release_container, removal};
 
 /// `ch05-network`: containers on bridge networks.
 #[derive(Parser, Debug)]
@@ -72,7 +72,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Run(args) => run(&root, &args),
             Command::Network(cmd) => run_network_command(&root, cmd),
-            Command::Rm(args) => run_command(&root, ch04_images::cli::Command::Rm(args)),
+            Command::Rm(args) => rm(&removal(&root, ContainerStore::new(&root)), &args),
             Command::Image(cmd) => run_image_command(&root, cmd),
             Command::ReleaseNetwork { id } => release_container(&root, &id).map(|()| 0),
         }
@@ -80,14 +80,17 @@ fn main() -> ExitCode {
 }
 
 // ANCHOR: run
-/// Chapter 4's run with the network added: its stage puts it after the
-/// volumes and before `pivot_root`. Its `attach` wires the veth while the
+/// Chapter 4's run with the network added: the record keeps what was asked
+/// (its `network` part), and the hook's stage puts it after the volumes
+/// and before `pivot_root`. Its `attach` wires the veth while the
 /// child waits, and its `enter` binds hostname, hosts and resolv.conf into
 /// the new root.
 fn run(root: &Path, args: &NetRunArgs) -> Result<i32> {
     let containers = ContainerStore::new(root);
-    let network = Network::new(root, &args.network.attachment())?;
-    let plan = Plan::new(root, &args.run)?;
+    let attachment = args.network.attachment();
+    let network = Network::new(root, &attachment)?;
+    let mut plan = Plan::new(root, &args.run)?;
+    plan.record.set_part(&attachment)?;
     let files = containers.dir_of(&plan.spec.id).join("etc");
     let network = network.files_in(files).alias(&plan.record.name);
     plan.container(&containers)?.hook(network).run()

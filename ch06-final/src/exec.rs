@@ -34,7 +34,7 @@ use ch01_namespaces::signals;
 use ch01_namespaces::spec::Spec;
 use ch01_namespaces::tty::{self, Pty};
 use ch02_cgroups::Cgroups;
-use ch04_images::containers::{ContainerStore, Record};
+use ch04_images::containers::Record;
 
 use crate::cli::ExecArgs;
 use crate::env;
@@ -49,7 +49,7 @@ fn namespaces() -> CloneFlags {
 
 // ANCHOR: exec
 /// Runs `args.command` inside `record`'s container and returns its exit code.
-pub fn exec_in(store: &ContainerStore, record: &Record, args: &ExecArgs) -> Result<i32> {
+pub fn exec_in(record: &Record, args: &ExecArgs) -> Result<i32> {
     let not_running = || anyhow::anyhow!("container {} is not running", record.name);
     let process = match (record.pid, record.pid_start) {
         (Some(pid), Some(start)) => ProcessRef { pid, start },
@@ -58,9 +58,9 @@ pub fn exec_in(store: &ContainerStore, record: &Record, args: &ExecArgs) -> Resu
     // Checked against the start time after opening: this pidfd is the
     // container's process, or there is none.
     let pidfd = PidFd::open(process)?.ok_or_else(not_running)?;
-    let runtime = Runtime::read(store, &record.id)?.with_context(|| {
+    let runtime = record.part::<Runtime>()?.with_context(|| {
         format!(
-            "container {} has no runtime record (made by an earlier chapter)",
+            "container {} has no runtime part in its record (made by an earlier chapter)",
             record.name
         )
     })?;

@@ -3,7 +3,7 @@
 //! | hook            | moment  | what it does                                             |
 //! |-----------------|---------|----------------------------------------------------------|
 //! | [`ParentDeath`] | enter   | the container dies with the process that reaps it        |
-//! | [`Supervision`] | prepare | writes `runtime.json`; opens the logs of a detached one  |
+//! | [`Supervision`] | prepare | opens the logs of a detached one                         |
 //! |                 | enter   | points the container's stdout and stderr at the logs     |
 //! |                 | finish  | `--rm`: removes the container once it has ended          |
 //! | [`Workdir`]     | enter   | creates a missing working directory, as Docker does      |
@@ -21,7 +21,6 @@ use ch01_namespaces::spec::Spec;
 use ch03_overlayfs::overlay::Overlay;
 use ch04_images::containers::ContainerStore;
 
-use crate::remove;
 use crate::state::{Runtime, STDERR_LOG, STDOUT_LOG, SUPERVISOR_LOG};
 use ch04_images::containers::ProcessRef;
 
@@ -82,9 +81,8 @@ impl Hook for ParentDeath {
 // ANCHOR_END: parent_death
 
 // ANCHOR: supervision
-/// Writes the runtime record and, for a detached container, sends its
-/// output to two log files in its directory; removes a `--rm` container
-/// once it has ended.
+/// For a detached container, sends its output to two log files in its
+/// directory; removes a `--rm` container once it has ended.
 ///
 /// The container writes the logs itself: its stdout *is* `stdout.log`. No
 /// process copies bytes in between, so the supervisor stays small, nothing
@@ -103,13 +101,7 @@ pub struct Supervision {
 impl Supervision {
     /// For the container whose directory in `store` (under data root
     /// `root`) is `dir`, described by `runtime`.
-    pub fn new(
-        root: &Path,
-        store: ContainerStore,
-        dir: PathBuf,
-        mut runtime: Runtime,
-    ) -> Supervision {
-        runtime.supervisor = ProcessRef::me();
+    pub fn new(root: &Path, store: ContainerStore, dir: PathBuf, runtime: Runtime) -> Supervision {
         Supervision {
             root: root.to_path_buf(),
             store,
@@ -151,7 +143,6 @@ impl Hook for Supervision {
     }
 
     fn prepare(&mut self, _spec: &mut Spec) -> Result<()> {
-        self.runtime.write(&self.dir)?;
         if !self.runtime.detached {
             return Ok(());
         }
@@ -189,9 +180,10 @@ impl Hook for Supervision {
         if !self.runtime.auto_remove || !self.dir.exists() {
             return Ok(());
         }
+        let removal = ch05_network::removal(&self.root, self.store.clone());
         match end.ran && end.cleaned_up {
-            true => remove::remove_released(&self.store, &spec.id),
-            false => remove::remove(&self.root, &self.store, &spec.id, true),
+            true => removal.remove_released(&spec.id),
+            false => removal.remove(&spec.id, true),
         }
         .map(drop)
     }

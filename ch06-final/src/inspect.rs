@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use ch04_images::containers::{ContainerStore, Record};
 use ch04_images::images::ImageStore;
+use ch05_network::Attachment;
 use ch05_network::state::Store;
 
 use crate::ps::state;
@@ -49,9 +50,10 @@ pub fn inspect(root: &Path, names: &[String]) -> Result<()> {
 }
 // ANCHOR_END: inspect
 
-/// A container: chapter 4's record and this chapter's runtime record.
+/// A container: its record, with chapter 5's and this chapter's parts.
 fn container(store: &ContainerStore, root: &Path, record: &Record) -> Result<Value> {
-    let runtime = Runtime::read(store, &record.id)?;
+    let runtime = record.part::<Runtime>()?;
+    let attachment = record.part::<Attachment>()?;
     let state = state(record);
     let running = record.live_process();
     let dir = store.dir_of(&record.id);
@@ -94,12 +96,12 @@ fn container(store: &ContainerStore, root: &Path, record: &Record) -> Result<Val
             "Binds": record.mounts.iter().map(|m| format!("{}:{}{}", m.source.display(), m.target.display(), if m.readonly { ":ro" } else { "" })).collect::<Vec<_>>(),
         },
         "NetworkSettings": {
-            "Network": runtime.as_ref().and_then(|r| r.network.network.clone()),
+            "Network": attachment.as_ref().and_then(|a| a.network.clone()),
             "IPAddress": endpoint.as_ref().map(|e| e.address.to_string()),
-            "Ports": runtime.as_ref().map(|r| r.network.ports.iter().map(ToString::to_string).collect::<Vec<_>>()),
+            "Ports": attachment.as_ref().map(|a| a.ports.iter().map(ToString::to_string).collect::<Vec<_>>()),
             "HostVeth": endpoint.as_ref().map(|e| e.host_veth.clone()),
         },
-        "Supervisor": runtime.as_ref().and_then(|r| r.supervisor).filter(|s| s.is_alive()).map(|s| s.pid),
+        "Supervisor": record.supervisor.filter(|s| s.is_alive()).map(|s| s.pid),
         "LogPath": {
             "Stdout": dir.join(STDOUT_LOG),
             "Stderr": dir.join(STDERR_LOG),

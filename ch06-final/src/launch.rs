@@ -18,7 +18,7 @@ use ch03_overlayfs::volumes::Volumes;
 use ch04_images::containers::{ContainerStore, Record};
 use ch04_images::images::ImageStore;
 use ch04_images::run::{Plan, Registration};
-use ch05_network::Network;
+use ch05_network::{Attachment, Network};
 
 use crate::cli::RunArgs;
 use crate::env;
@@ -41,25 +41,31 @@ struct Launch {
     record: Record,
     lowerdirs: Vec<PathBuf>,
     runtime: Runtime,
+    attachment: Attachment,
     /// The image lock, held until the container is recorded.
     image_lock: Flock<File>,
 }
 
 // ANCHOR: assemble
 /// Every chapter's hooks, in order. `prepare` and `enter` run in this
-/// order, `cleanup` in the reverse one.
+/// order, `cleanup` in the reverse one. The record carries every
+/// chapter's part of the description; it is written when the container
+/// starts.
 fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Container> {
     let Launch {
         spec,
         kind,
-        record,
+        mut record,
         lowerdirs,
         runtime,
+        attachment,
         image_lock,
     } = launch;
+    record.set_part(&attachment)?;
+    record.set_part(&runtime)?;
     let dir = store.dir_of(&spec.id);
     let cgroups = Cgroups::from_resources(&record.resources)?;
-    let network = Network::new(root, &runtime.network)?
+    let network = Network::new(root, &attachment)?
         .files_in(dir.join("etc"))
         .alias(&record.name);
     let overlay = Overlay::new(lowerdirs, dir.clone());
@@ -145,10 +151,8 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
             workdir: spec.workdir.clone(),
             tty: spec.tty,
             interactive: spec.interactive,
-            network: args.network.attachment(),
             auto_remove: args.auto_remove,
             detached: args.detach,
-            supervisor: None,
         };
         Ok(Launch {
             spec,
@@ -156,6 +160,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
             record,
             lowerdirs,
             runtime,
+            attachment: args.network.attachment(),
             image_lock,
         })
     };
@@ -183,13 +188,14 @@ pub fn start(root: &Path, name_or_id: &str) -> Result<()> {
     if record.live_process().is_some() {
         return Ok(()); // already running: nothing to do, as in Docker
     }
-    let Some(mut runtime) = Runtime::read(&store, &record.id)? else {
+    let Some(mut runtime) = record.part::<Runtime>()? else {
         bail!(
             "container {} was made by an earlier chapter's mydocker and cannot be started again",
             record.name
         );
     };
-    if runtime.supervisor.is_some_and(|s| s.is_alive()) {
+    let attachment = record.part::<Attachment>()?.unwrap_or_default();
+    if record.supervisor.is_some_and(|s| s.is_alive()) {
         bail!(
             "container {} is still being cleaned up after its last run; try again",
             record.name
@@ -217,6 +223,7 @@ pub fn start(root: &Path, name_or_id: &str) -> Result<()> {
             lowerdirs: image.lowerdirs(&images.layers),
             record,
             runtime,
+            attachment,
             image_lock: lock,
         };
         run_to_end(&root, launch, reporter)

@@ -8,12 +8,14 @@
 //! 1. [`supervisor`]: `run -d` forks a small supervisor that becomes the
 //!    container's parent, reaps it and cleans up after it.
 //! 2. [`hooks`]: this chapter's steps in the lifecycle: parent-death signal,
-//!    logs, the runtime record, `/etc` files, `start` of an existing layer.
-//! 3. [`state`]: the runtime record (processes are named by pid *and*
-//!    start time, and held through chapter 4's pidfds).
+//!    logs, `start` of an existing layer.
+//! 3. [`state`]: this chapter's part of the container's record (processes
+//!    are named by pid *and* start time, and held through chapter 4's
+//!    pidfds).
 //! 4. [`launch`]: `run` and `start`, every chapter's hooks in order.
-//! 5. [`ps`], [`logs`], [`exec`], [`stop`], [`remove`], [`inspect`]: the
-//!    commands that watch, enter, stop and remove containers.
+//! 5. [`ps`], [`logs`], [`exec`], [`stop`], [`inspect`]: the commands that
+//!    watch, enter and stop containers; `rm` is chapter 4's, releasing
+//!    chapter 5's network too.
 //! 6. [`env`](mod@env) and [`cli`]: `-e`, `--env-file`, `-w`, and the whole command line.
 
 pub mod cli;
@@ -24,7 +26,6 @@ pub mod inspect;
 pub mod launch;
 pub mod logs;
 pub mod ps;
-pub mod remove;
 pub mod state;
 pub mod stop;
 pub mod supervisor;

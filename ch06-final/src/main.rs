@@ -10,7 +10,7 @@ use ch04_images::commands::run_image_command;
 use ch04_images::containers::ContainerStore;
 use ch05_network::cli::run_network_command;
 use ch06_final::cli::{Cli, Command};
-use ch06_final::{exec, inspect, launch, logs, ps, remove, stop};
+use ch06_final::{exec, inspect, launch, logs, ps, stop};
 
 // ANCHOR: main
 fn main() -> ExitCode {
@@ -22,11 +22,12 @@ fn main() -> ExitCode {
             Command::Start(a) => each(&a.containers, |c| launch::start(&root, c)),
             Command::Stop(a) => each(&a.containers, |c| {
                 let record = store.find(c)?;
-                stop::stop(&store, &record, Duration::from_secs(a.time))
+                stop::stop(&record, Duration::from_secs(a.time))
             }),
-            Command::Rm(a) => each(&a.containers, |c| {
-                remove::remove(&root, &store, c, a.force).map(drop)
-            }),
+            Command::Rm(a) => {
+                let removal = ch05_network::removal(&root, store.clone());
+                each(&a.containers, |c| removal.remove(c, a.force).map(drop))
+            }
             Command::Ps(a) => ps::ps(&store, a.all, a.quiet, a.no_trunc).map(|()| 0),
             Command::Logs(a) => {
                 let record = store.find(&a.container)?;
@@ -34,7 +35,7 @@ fn main() -> ExitCode {
             }
             Command::Exec(a) => {
                 let record = store.find(&a.container)?;
-                exec::exec_in(&store, &record, &a)
+                exec::exec_in(&record, &a)
             }
             Command::Inspect(a) => inspect::inspect(&root, &a.names).map(|()| 0),
             Command::Network(cmd) => run_network_command(&root, cmd),

@@ -17,7 +17,7 @@ use anyhow::{Context, Result};
 use ch03_overlayfs::storage::clock;
 use ch04_images::containers::{ContainerStore, Record, Status};
 
-use crate::state::Runtime;
+use ch05_network::Attachment;
 
 /// Docker's exit code for a container that died with its supervisor: it
 /// was killed (SIGKILL, through its parent-death signal).
@@ -122,9 +122,8 @@ pub fn ps(store: &ContainerStore, all: bool, quiet: bool, no_trunc: bool) -> Res
             writeln!(out, "{id}").context("write to stdout")?;
             continue;
         }
-        let ports = match (state.status, Runtime::read(store, &record.id)) {
-            (Status::Running, Ok(Some(runtime))) => runtime
-                .network
+        let ports = match (state.status, record.part::<Attachment>()) {
+            (Status::Running, Ok(Some(attachment))) => attachment
                 .ports
                 .iter()
                 .map(ToString::to_string)

@@ -1,30 +1,25 @@
-//! What chapter 6 remembers about a container beyond chapter 4's record.
+//! What chapter 6 adds to a container's record, and its files.
 //!
 //! ```text
-//! <root>/containers/<id>/config.json     chapter 4's record: name, image, status, pid, exit code
-//! <root>/containers/<id>/runtime.json    this chapter's: environment, network, supervisor
+//! <root>/containers/<id>/config.json     the record: chapter 4's fields, chapter 5's "network"
+//!                                        part and this chapter's "runtime" part
 //! <root>/containers/<id>/stdout.log      what a detached container printed on stdout
 //! <root>/containers/<id>/stderr.log      ... and on stderr
 //! <root>/containers/<id>/supervisor.log  the supervisor's own warnings
 //! <root>/containers/<id>/etc/            hostname, hosts, resolv.conf (chapter 5)
 //! ```
 //!
-//! `start` needs the runtime record to build the same container again,
-//! `exec` to give a command the container's environment, and `rm` to find
-//! the cgroup and network to release after a crash, when no process is left
-//! that remembers them.
+//! `start` needs the runtime part to build the same container again, and
+//! `exec` to give a command the container's environment. One record in one
+//! file, written once (when the container starts), so no reader ever sees
+//! half of a container's description.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use ch03_overlayfs::storage::{Durability, read_json, write_json};
-use ch04_images::containers::{ContainerStore, ProcessRef};
-use ch05_network::Attachment;
+use ch04_images::containers::Part;
 
-/// The runtime record's file name.
-pub const RUNTIME_FILE: &str = "runtime.json";
 /// The log of a detached container's standard output.
 pub const STDOUT_LOG: &str = "stdout.log";
 /// The log of a detached container's standard error.
@@ -33,9 +28,10 @@ pub const STDERR_LOG: &str = "stderr.log";
 pub const SUPERVISOR_LOG: &str = "supervisor.log";
 
 // ANCHOR: runtime
-/// Everything needed to start the same container again, enter it, or
-/// release what it holds: written before it starts, read by `start`,
-/// `exec`, `rm` and `inspect`.
+/// Everything else needed to start the same container again or enter it:
+/// the `runtime` part of its record, read by `start`, `exec` and `inspect`.
+/// (Its limits and volumes are chapter 4's fields, its network chapter 5's
+/// part, the process that supervises it chapter 4's `supervisor`.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Runtime {
     /// The hostname inside.
@@ -49,34 +45,13 @@ pub struct Runtime {
     pub tty: bool,
     /// `-i`.
     pub interactive: bool,
-    /// The network, its published ports and name servers (chapter 5).
-    pub network: Attachment,
     /// `--rm`.
     pub auto_remove: bool,
     /// Started with `-d` (or by `start`): output goes to the logs.
     pub detached: bool,
-    /// The process that reaps the container and cleans up after it: the
-    /// supervisor of a detached container, `mydocker run` otherwise.
-    pub supervisor: Option<ProcessRef>,
+}
+
+impl Part for Runtime {
+    const KEY: &'static str = "runtime";
 }
 // ANCHOR_END: runtime
-
-impl Runtime {
-    /// The runtime record of container `id`, if it has one (containers made
-    /// by chapter 4's binary do not).
-    pub fn read(store: &ContainerStore, id: &str) -> Result<Option<Runtime>> {
-        read_json(&store.dir_of(id).join(RUNTIME_FILE))
-    }
-
-    /// Writes it (atomically) into the container's directory. A `--rm`
-    /// container's is written without `fsync`: nobody needs it after a
-    /// reboot (see [`ContainerStore::volatile`]).
-    pub fn write(&self, dir: &Path) -> Result<()> {
-        let durability = if self.auto_remove {
-            Durability::Volatile
-        } else {
-            Durability::Durable
-        };
-        write_json(&dir.join(RUNTIME_FILE), self, durability)
-    }
-}

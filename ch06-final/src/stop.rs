@@ -13,15 +13,14 @@ use std::time::Duration;
 use anyhow::Result;
 use nix::sys::signal::Signal;
 
-use ch04_images::containers::{ContainerStore, Record};
+use ch04_images::containers::Record;
 
-use crate::state::Runtime;
 use ch04_images::pidfd::{PidFd, wait_gone};
 
 // ANCHOR: stop
 /// Stops `record`'s container: SIGTERM, then SIGKILL after `grace`. Returns
 /// once the exit is recorded (or nobody is left to record it).
-pub fn stop(store: &ContainerStore, record: &Record, grace: Duration) -> Result<()> {
+pub fn stop(record: &Record, grace: Duration) -> Result<()> {
     let Some(process) = record.live_process() else {
         return Ok(()); // not running: nothing to do, as in Docker
     };
@@ -33,7 +32,7 @@ pub fn stop(store: &ContainerStore, record: &Record, grace: Duration) -> Result<
         pidfd.signal(Signal::SIGKILL)?;
         pidfd.wait_exit(None)?;
     }
-    wait_for_record(store, record);
+    wait_for_record(record);
     Ok(())
 }
 // ANCHOR_END: stop
@@ -41,11 +40,8 @@ pub fn stop(store: &ContainerStore, record: &Record, grace: Duration) -> Result<
 /// Waits until the supervisor has recorded the exit and released what the
 /// container held, so that `ps` right after `stop` says "Exited" and `rm`
 /// finds nothing left to wait for.
-fn wait_for_record(store: &ContainerStore, record: &Record) {
-    let Ok(Some(runtime)) = Runtime::read(store, &record.id) else {
-        return;
-    };
-    if let Some(supervisor) = runtime.supervisor {
+fn wait_for_record(record: &Record) {
+    if let Some(supervisor) = record.supervisor {
         if Some(supervisor) != ch04_images::containers::ProcessRef::me() {
             // The supervisor exits right after recording; with --rm, after
             // removing the container.

@@ -13,7 +13,7 @@ supervisor=$(mydocker inspect old | sed -n 's/^ *"Supervisor": \([0-9]*\)$/\1/p'
 # ANCHOR: crash
 kill -9 $supervisor
 @ while [ -e /proc/$pid ] && ! grep -q '^State:.*Z' /proc/$pid/status; do sleep 0.1; done
-grep -e '"status"' -e '"pid"' /var/lib/mydocker/containers/*/config.json
+grep -e '"status"' -e '^  "pid"' /var/lib/mydocker/containers/*/config.json
 # ANCHOR_END: crash
 # ANCHOR: recycle
 sleep 3600 & stranger=$!
