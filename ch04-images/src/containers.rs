@@ -528,6 +528,32 @@ mod tests {
         store.create(&record(&"b".repeat(64), "web")).unwrap();
     }
 
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Later {
+        answer: u32,
+    }
+
+    impl Part for Later {
+        const KEY: &'static str = "later";
+    }
+
+    #[test]
+    fn a_later_chapters_part_is_kept_in_the_same_file_and_read_back_typed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = ContainerStore::new(tmp.path());
+        let mut r = record(&"a".repeat(64), "web");
+        assert_eq!(r.part::<Later>().unwrap(), None);
+        r.set_part(&Later { answer: 42 }).unwrap();
+        store.create(&r).unwrap();
+        // A chapter that does not know the part keeps it through an update.
+        store.update(&r.id, |r| r.status = Status::Exited).unwrap();
+        let back = store.find("web").unwrap();
+        assert_eq!(back.part::<Later>().unwrap(), Some(Later { answer: 42 }));
+        let file = fs::read_to_string(store.dir_of(&r.id).join("config.json")).unwrap();
+        assert!(file.contains("\"later\": {"), "{file}");
+        assert_eq!(fs::read_dir(store.dir_of(&r.id)).unwrap().count(), 1);
+    }
+
     #[test]
     fn a_volatile_store_keeps_the_same_records_and_names() {
         let tmp = tempfile::tempdir().unwrap();

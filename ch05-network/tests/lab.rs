@@ -819,22 +819,10 @@ fn no_network_and_dns() {
     assert_eq!(f.state(), before);
 }
 
-/// `release_container` cleans up after a `run` that died without cleaning
-/// up (what chapter 6 does after a crash).
-#[test]
-fn release_after_a_crash() {
-    if !testkit::require_root("release_after_a_crash") {
-        return;
-    }
-    let f = Fixture::new();
-    f.md_ok(&[
-        "network",
-        "create",
-        "--subnet",
-        "192.168.10.1/24",
-        "testbridge",
-    ]);
-    let before = f.state();
+/// Starts a container with a published port on `testbridge`, then kills
+/// its `run` process and the container, so that nobody cleans up (what a
+/// crash of mydocker leaves). Returns the container's id.
+fn crashed_run(f: &Fixture) -> String {
     let mut c = f.start(&[
         "run",
         "--net",
@@ -861,17 +849,44 @@ fn release_after_a_crash() {
         (!Path::new(&format!("/proc/{}", c.pid)).exists()).then_some(())
     })
     .expect("the container is gone");
-    // Its cgroup too is left over; chapter 6's `rm -f` removes it, here the
-    // test does, so the machine keeps nothing.
-    ch02_cgroups::Cgroups::for_container("mydocker", &id)
-        .and_then(|mut cgroups| cgroups.destroy())
-        .expect("remove the dead container's cgroup");
     assert_eq!(
         f.allocations("testbridge").len(),
         1,
         "the address is still held"
     );
     assert!(f.lab.rules().contains("--dport 81"));
+    id
+}
+
+/// True while container `id`'s cgroup exists.
+fn cgroup_exists(id: &str) -> bool {
+    ch02_cgroups::Cgroups::for_container("mydocker", id)
+        .map(|cgroups| cgroups.paths().iter().any(|p| p.exists()))
+        .unwrap_or(false)
+}
+
+/// `release_container` cleans up after a `run` that died without cleaning
+/// up (what chapter 6 does after a crash).
+#[test]
+fn release_after_a_crash() {
+    if !testkit::require_root("release_after_a_crash") {
+        return;
+    }
+    let f = Fixture::new();
+    f.md_ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "192.168.10.1/24",
+        "testbridge",
+    ]);
+    let before = f.state();
+    let id = crashed_run(&f);
+    // Its cgroup too is left over; `rm` removes it (the next test), here
+    // the test does, so the machine keeps nothing.
+    ch02_cgroups::Cgroups::for_container("mydocker", &id)
+        .and_then(|mut cgroups| cgroups.destroy())
+        .expect("remove the dead container's cgroup");
 
     f.md_ok(&["release-network", &id]);
     f.md_ok(&["release-network", &id]);
@@ -880,5 +895,38 @@ fn release_after_a_crash() {
     after.network_files.clear();
     assert_eq!(after, before);
     assert!(f.allocations("testbridge").is_empty());
+    f.md_ok(&["network", "rm", "testbridge"]);
+}
+
+/// Chapter 5's `rm` is chapter 4's, with the network's release added: after
+/// a crash it releases the cgroup, the address, the veth and the rules, and
+/// removes the record.
+#[test]
+fn rm_after_a_crash_releases_the_cgroup_and_the_network() {
+    if !testkit::require_root("rm_after_a_crash_releases_the_cgroup_and_the_network") {
+        return;
+    }
+    let f = Fixture::new();
+    f.md_ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "192.168.10.1/24",
+        "testbridge",
+    ]);
+    let before = f.state();
+    let id = crashed_run(&f);
+    assert!(
+        cgroup_exists(&id),
+        "the dead container's cgroup is left over"
+    );
+
+    f.md_ok(&["rm", &id]);
+    assert!(!cgroup_exists(&id), "rm removed the cgroup");
+    assert!(f.allocations("testbridge").is_empty());
+    assert!(!f.lab.rules().contains("--dport 81"));
+    assert!(!f.root.path().join("containers").join(&id).exists());
+    let after = f.state();
+    assert_eq!(after, before);
     f.md_ok(&["network", "rm", "testbridge"]);
 }
