@@ -27,6 +27,8 @@ use ch03_overlayfs::storage::{self, Durability, read_json, write_json};
 use ch03_overlayfs::volumes::Volume;
 
 use crate::digest::Digest;
+pub use crate::names::{generate_name, validate_name};
+pub use crate::process::{ProcessRef, is_zombie, process_start};
 
 /// Where a container is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,88 +168,6 @@ impl Record {
     pub fn short_id(&self) -> &str {
         &self.id[..12.min(self.id.len())]
     }
-}
-
-// ANCHOR: process_ref
-/// A process, named so that a recycled pid is not mistaken for it: its pid
-/// and its start time (clock ticks since boot, from `/proc/PID/stat`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProcessRef {
-    /// The pid, as the host sees it.
-    pub pid: i32,
-    /// When it started.
-    pub start: u64,
-}
-
-impl ProcessRef {
-    /// The process `pid`, if it exists.
-    pub fn of(pid: i32) -> Option<ProcessRef> {
-        process_start(pid).map(|start| ProcessRef { pid, start })
-    }
-
-    /// This process.
-    pub fn me() -> Option<ProcessRef> {
-        ProcessRef::of(std::process::id() as i32)
-    }
-
-    /// True while this very process exists and has not exited (a zombie
-    /// has exited: it only waits for its parent to read its status, which
-    /// takes long when its parent died and init is slow to do it).
-    pub fn is_alive(&self) -> bool {
-        process_start(self.pid) == Some(self.start) && !is_zombie(self.pid)
-    }
-}
-// ANCHOR_END: process_ref
-
-/// True if process `pid` has exited but was not reaped yet (state `Z`, or
-/// `X` while it is being reaped; field 3 of `/proc/PID/stat`).
-pub fn is_zombie(pid: i32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|stat| {
-            let rest = &stat[stat.rfind(')')? + 1..];
-            Some(rest.trim_start().starts_with(['Z', 'X']))
-        })
-        .unwrap_or(false)
-}
-
-/// The start time of process `pid` (field 22 of `/proc/PID/stat`).
-pub fn process_start(pid: i32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may contain spaces; fields resume after ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split(' ').nth(19)?.parse().ok()
-}
-
-// ANCHOR: names
-/// Checks a container name with Docker's rule, `[a-zA-Z0-9][a-zA-Z0-9_.-]*`.
-/// (Docker wants at least two characters; we also accept one, because the
-/// seed's own walkthrough names its container `a`.)
-pub fn validate_name(name: &str) -> Result<()> {
-    let mut chars = name.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
-    if !first_ok
-        || !chars.all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
-        || name.len() > 253
-    {
-        bail!("invalid container name {name:?}: only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
-    }
-    Ok(())
-}
-// ANCHOR_END: names
-
-/// A Docker-style generated name, `adjective_noun`, from the id's bytes.
-pub fn generate_name(id: &str) -> String {
-    const ADJ: [&str; 16] = [
-        "brave", "calm", "eager", "fervent", "gallant", "happy", "jolly", "keen", "lucid", "merry",
-        "nimble", "quirky", "serene", "sharp", "tender", "vivid",
-    ];
-    const NOUN: [&str; 16] = [
-        "babbage", "curie", "dijkstra", "euler", "gauss", "hopper", "kepler", "lovelace",
-        "noether", "pascal", "ritchie", "shannon", "thompson", "turing", "wozniak", "yalow",
-    ];
-    let b = |i: usize| usize::from_str_radix(id.get(i..i + 2).unwrap_or("00"), 16).unwrap_or(0);
-    format!("{}_{}", ADJ[b(0) % 16], NOUN[b(2) % 16])
 }
 
 /// The containers under one data root.
@@ -486,29 +406,6 @@ mod tests {
             mounts: vec![],
             parts: BTreeMap::new(),
         }
-    }
-
-    #[test]
-    fn this_process_is_alive_and_a_wrong_start_time_is_not() {
-        let me = ProcessRef::me().unwrap();
-        assert!(me.is_alive());
-        let other = ProcessRef {
-            start: me.start + 1,
-            ..me
-        };
-        assert!(!other.is_alive());
-    }
-
-    #[test]
-    fn names_follow_docker() {
-        for good in ["a", "web", "web-1", "my_app.v2", "A9"] {
-            validate_name(good).unwrap();
-        }
-        for bad in ["", "-a", "_a", ".a", "a b", "a/b", "é", "a:b"] {
-            assert!(validate_name(bad).is_err(), "{bad:?} accepted");
-        }
-        let n = generate_name(&"ab".repeat(32));
-        validate_name(&n).unwrap();
     }
 
     #[test]

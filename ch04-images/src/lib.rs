@@ -11,8 +11,9 @@
 //! 6. [`archive`]: `load` and `save` in the formats Docker and podman use.
 //! 7. [`tarwrite`] and [`commit`]: a container's changes as a new layer, and
 //!    `export`.
-//! 8. [`containers`]: names, ids and records of containers, and [`pidfd`]:
-//!    their processes, held so that a recycled pid cannot fool a kill;
+//! 8. [`containers`]: ids and records of containers, with [`names`];
+//!    [`process`] and [`pidfd`]: their processes, named and held so that a
+//!    recycled pid cannot fool a kill;
 //!    [`remove`]: `rm`, releasing what a container holds from its record.
 //! 9. [`progress`]: a progress bar, only on a terminal.
 //! 10. [`commands`]: the commands other than `run`, shared with chapter 6.
@@ -28,8 +29,10 @@ pub mod gc;
 pub mod images;
 pub mod import;
 pub mod layers;
+pub mod names;
 pub mod oci;
 pub mod pidfd;
+pub mod process;
 pub mod progress;
 pub mod reference;
 pub mod remove;
