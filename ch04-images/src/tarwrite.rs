@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io::{self, Read, Write};
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -86,163 +86,199 @@ fn kind_of(st: &FileStat) -> SFlag {
     SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT
 }
 
-impl<W: Write> Walker<'_, W> {
-    fn dir(&mut self, dir: &OwnedFd, prefix: &[u8]) -> Result<()> {
-        let shown_prefix = String::from_utf8_lossy(prefix).into_owned();
-        let mut names: Vec<Vec<u8>> = Vec::new();
-        let mut d = nix::dir::Dir::from_fd(dir.try_clone().context("dup")?)
-            .with_context(|| format!("read directory /{shown_prefix}"))?;
-        for e in d.iter() {
-            let e = e.with_context(|| format!("read directory /{shown_prefix}"))?;
-            let n = e.file_name().to_bytes();
-            if n != b"." && n != b".." {
-                names.push(n.to_vec());
-            }
+/// One name in a directory being walked: where it is, its bytes, and how
+/// messages show it.
+struct Entry<'d> {
+    /// The directory it is in.
+    dir: &'d OwnedFd,
+    /// Its name there.
+    name: &'d OsStr,
+    /// Its path in the tar (bytes: a name that is not UTF-8 keeps them).
+    raw: Vec<u8>,
+    /// Its path, for messages.
+    path: String,
+}
+
+/// The names in `dir` (shown as `/prefix`), sorted, so that the same tree
+/// always gives the same tar.
+fn sorted_names(dir: &OwnedFd, prefix: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let shown_prefix = String::from_utf8_lossy(prefix).into_owned();
+    let mut names: Vec<Vec<u8>> = Vec::new();
+    let mut d = nix::dir::Dir::from_fd(dir.try_clone().context("dup")?)
+        .with_context(|| format!("read directory /{shown_prefix}"))?;
+    for e in d.iter() {
+        let e = e.with_context(|| format!("read directory /{shown_prefix}"))?;
+        let n = e.file_name().to_bytes();
+        if n != b"." && n != b".." {
+            names.push(n.to_vec());
         }
-        names.sort();
-        for raw in names {
+    }
+    names.sort();
+    Ok(names)
+}
+
+impl<W: Write> Walker<'_, W> {
+    /// Writes everything below `dir`, whose path in the tar is `prefix`,
+    /// one entry at a time, by kind.
+    fn dir(&mut self, dir: &OwnedFd, prefix: &[u8]) -> Result<()> {
+        for raw in sorted_names(dir, prefix)? {
             let name = OsStr::from_bytes(&raw);
-            // Names are bytes: a name that is not UTF-8 must keep its bytes.
             let raw = [prefix, name.as_bytes()].concat();
             let path = String::from_utf8_lossy(&raw).into_owned();
             let Ok(st) = fstatat(dir, name, AtFlags::AT_SYMLINK_NOFOLLOW) else {
                 continue; // removed while we walk: a running container
             };
+            let at = Entry {
+                dir,
+                name,
+                raw,
+                path,
+            };
             match kind_of(&st) {
-                SFlag::S_IFDIR => {
-                    let sub = match openat(
-                        dir,
-                        name,
-                        OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-                        Mode::empty(),
-                    ) {
-                        Ok(fd) => fd,
-                        Err(e) => return Err(e).with_context(|| format!("open /{path}")),
-                    };
-                    let st = fstat(&sub).with_context(|| format!("stat /{path}"))?;
-                    if self.dialect == Dialect::Layer
-                        && whiteout::get_xattr(&sub, c"trusted.overlay.redirect").is_some()
-                    {
-                        bail!(
-                            "/{path} was renamed with overlayfs redirect_dir=on, which a layer tar cannot express; mount overlays with redirect_dir=off"
-                        );
-                    }
-                    let mut h = header(&st, EntryType::Directory);
-                    self.builder
-                        .append_data(&mut h, bytes_path(&[&raw[..], b"/"].concat()), io::empty())
-                        .with_context(|| format!("write /{path}"))?;
-                    if self.dialect == Dialect::Layer && whiteout::is_opaque(&sub) {
-                        // ANCHOR: opaque_out
-                        let mut h = header(&st, EntryType::Regular);
-                        h.set_mode(0o644);
-                        self.builder
-                            .append_data(
-                                &mut h,
-                                bytes_path(
-                                    &[&raw[..], b"/", whiteout::OPAQUE_MARKER.as_bytes()].concat(),
-                                ),
-                                io::empty(),
-                            )
-                            .with_context(|| format!("write the opaque marker of /{path}"))?;
-                        // ANCHOR_END: opaque_out
-                    }
-                    self.dir(&sub, &[&raw[..], b"/"].concat())?;
-                }
-                SFlag::S_IFREG => {
-                    let fd = openat(
-                        dir,
-                        name,
-                        OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
-                        Mode::empty(),
-                    )
-                    .with_context(|| format!("open /{path}"))?;
-                    let st = fstat(&fd).with_context(|| format!("stat /{path}"))?;
-                    if kind_of(&st) != SFlag::S_IFREG {
-                        continue; // swapped while we walk
-                    }
-                    if st.st_nlink > 1 {
-                        let key = (st.st_dev, st.st_ino);
-                        if let Some(first) = self.links.get(&key) {
-                            let mut h = header(&st, EntryType::Link);
-                            self.builder
-                                .append_link(&mut h, bytes_path(&raw), bytes_path(first))
-                                .with_context(|| format!("write /{path}"))?;
-                            continue;
-                        }
-                        self.links.insert(key, raw.clone());
-                    }
-                    let mut h = header(&st, EntryType::Regular);
-                    let size = st.st_size as u64;
-                    h.set_size(size);
-                    let file = std::fs::File::from(fd);
-                    // Exactly `size` bytes, even if the file grows meanwhile;
-                    // a file that shrank is an error rather than a bad tar.
-                    let mut reader = Exact {
-                        inner: file.take(size),
-                        left: size,
-                        path: &path,
-                    };
-                    // File capabilities (ping's cap_net_raw, say) travel
-                    // as a pax record before the entry, as GNU tar writes
-                    // them.
-                    if let Some(cap) =
-                        whiteout::get_xattr(reader.inner.get_ref(), c"security.capability")
-                    {
-                        self.builder
-                            .append_pax_extensions([("SCHILY.xattr.security.capability", &cap[..])])
-                            .with_context(|| format!("write the capabilities of /{path}"))?;
-                    }
-                    self.builder
-                        .append_data(&mut h, bytes_path(&raw), &mut reader)
-                        .with_context(|| format!("write /{path}"))?;
-                    (self.progress)(size);
-                }
-                SFlag::S_IFLNK => {
-                    let target =
-                        readlinkat(dir, name).with_context(|| format!("readlink /{path}"))?;
-                    let mut h = header(&st, EntryType::Symlink);
-                    self.builder
-                        .append_link(&mut h, bytes_path(&raw), Path::new(&target))
-                        .with_context(|| format!("write /{path}"))?;
-                }
+                SFlag::S_IFDIR => self.directory(&at)?,
+                SFlag::S_IFREG => self.file(&at)?,
+                SFlag::S_IFLNK => self.symlink(&at, &st)?,
                 SFlag::S_IFCHR
                     if whiteout::is_whiteout(st.st_mode, st.st_rdev)
                         && self.dialect == Dialect::Layer =>
                 {
-                    // ANCHOR: whiteout_out
-                    let wh = [prefix, whiteout::PREFIX.as_bytes(), name.as_bytes()].concat();
-                    let mut h = header(&st, EntryType::Regular);
-                    h.set_mode(0o644);
-                    self.builder
-                        .append_data(&mut h, bytes_path(&wh), io::empty())
-                        .with_context(|| {
-                            format!("write the whiteout {}", String::from_utf8_lossy(&wh))
-                        })?;
-                    // ANCHOR_END: whiteout_out
+                    self.whiteout(&at, prefix, &st)?
                 }
-                k @ (SFlag::S_IFCHR | SFlag::S_IFBLK | SFlag::S_IFIFO) => {
-                    let kind = match k {
-                        SFlag::S_IFCHR => EntryType::Char,
-                        SFlag::S_IFBLK => EntryType::Block,
-                        _ => EntryType::Fifo,
-                    };
-                    let mut h = header(&st, kind);
-                    if kind != EntryType::Fifo {
-                        h.set_device_major(major(st.st_rdev) as u32)
-                            .context("device major")?;
-                        h.set_device_minor(minor(st.st_rdev) as u32)
-                            .context("device minor")?;
-                    }
-                    self.builder
-                        .append_data(&mut h, bytes_path(&raw), io::empty())
-                        .with_context(|| format!("write /{path}"))?;
-                }
+                SFlag::S_IFCHR => self.node(&at, &st, EntryType::Char)?,
+                SFlag::S_IFBLK => self.node(&at, &st, EntryType::Block)?,
+                SFlag::S_IFIFO => self.node(&at, &st, EntryType::Fifo)?,
                 // Sockets cannot be archived; tar skips them too.
                 _ => {}
             }
         }
-        let _ = dir.as_fd();
         Ok(())
+    }
+
+    /// A directory, its opaque marker in a layer, then what is inside.
+    fn directory(&mut self, at: &Entry) -> Result<()> {
+        let Entry { raw, path, .. } = at;
+        let sub = openat(
+            at.dir,
+            at.name,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .with_context(|| format!("open /{path}"))?;
+        let st = fstat(&sub).with_context(|| format!("stat /{path}"))?;
+        if self.dialect == Dialect::Layer
+            && whiteout::get_xattr(&sub, c"trusted.overlay.redirect").is_some()
+        {
+            bail!(
+                "/{path} was renamed with overlayfs redirect_dir=on, which a layer tar cannot express; mount overlays with redirect_dir=off"
+            );
+        }
+        let mut h = header(&st, EntryType::Directory);
+        self.builder
+            .append_data(&mut h, bytes_path(&[&raw[..], b"/"].concat()), io::empty())
+            .with_context(|| format!("write /{path}"))?;
+        if self.dialect == Dialect::Layer && whiteout::is_opaque(&sub) {
+            // ANCHOR: opaque_out
+            let mut h = header(&st, EntryType::Regular);
+            h.set_mode(0o644);
+            self.builder
+                .append_data(
+                    &mut h,
+                    bytes_path(&[&raw[..], b"/", whiteout::OPAQUE_MARKER.as_bytes()].concat()),
+                    io::empty(),
+                )
+                .with_context(|| format!("write the opaque marker of /{path}"))?;
+            // ANCHOR_END: opaque_out
+        }
+        self.dir(&sub, &[&raw[..], b"/"].concat())
+    }
+
+    /// A regular file: a hard link to the first path of the same inode, or
+    /// its bytes (and its file capabilities).
+    fn file(&mut self, at: &Entry) -> Result<()> {
+        let Entry { raw, path, .. } = at;
+        let fd = openat(
+            at.dir,
+            at.name,
+            OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC,
+            Mode::empty(),
+        )
+        .with_context(|| format!("open /{path}"))?;
+        let st = fstat(&fd).with_context(|| format!("stat /{path}"))?;
+        if kind_of(&st) != SFlag::S_IFREG {
+            return Ok(()); // swapped while we walk
+        }
+        if st.st_nlink > 1 {
+            let key = (st.st_dev, st.st_ino);
+            if let Some(first) = self.links.get(&key) {
+                let mut h = header(&st, EntryType::Link);
+                self.builder
+                    .append_link(&mut h, bytes_path(raw), bytes_path(first))
+                    .with_context(|| format!("write /{path}"))?;
+                return Ok(());
+            }
+            self.links.insert(key, raw.clone());
+        }
+        let mut h = header(&st, EntryType::Regular);
+        let size = st.st_size as u64;
+        h.set_size(size);
+        let file = std::fs::File::from(fd);
+        // Exactly `size` bytes, even if the file grows meanwhile; a file
+        // that shrank is an error rather than a bad tar.
+        let mut reader = Exact {
+            inner: file.take(size),
+            left: size,
+            path,
+        };
+        // File capabilities (ping's cap_net_raw, say) travel as a pax
+        // record before the entry, as GNU tar writes them.
+        if let Some(cap) = whiteout::get_xattr(reader.inner.get_ref(), c"security.capability") {
+            self.builder
+                .append_pax_extensions([("SCHILY.xattr.security.capability", &cap[..])])
+                .with_context(|| format!("write the capabilities of /{path}"))?;
+        }
+        self.builder
+            .append_data(&mut h, bytes_path(raw), &mut reader)
+            .with_context(|| format!("write /{path}"))?;
+        (self.progress)(size);
+        Ok(())
+    }
+
+    /// A symbolic link, its target as it is (never followed).
+    fn symlink(&mut self, at: &Entry, st: &FileStat) -> Result<()> {
+        let target =
+            readlinkat(at.dir, at.name).with_context(|| format!("readlink /{}", at.path))?;
+        let mut h = header(st, EntryType::Symlink);
+        self.builder
+            .append_link(&mut h, bytes_path(&at.raw), Path::new(&target))
+            .with_context(|| format!("write /{}", at.path))
+    }
+
+    /// overlayfs' deletion (a 0/0 character device) as OCI's `.wh.` file.
+    fn whiteout(&mut self, at: &Entry, prefix: &[u8], st: &FileStat) -> Result<()> {
+        let name = at.name;
+        // ANCHOR: whiteout_out
+        let wh = [prefix, whiteout::PREFIX.as_bytes(), name.as_bytes()].concat();
+        let mut h = header(st, EntryType::Regular);
+        h.set_mode(0o644);
+        self.builder
+            .append_data(&mut h, bytes_path(&wh), io::empty())
+            .with_context(|| format!("write the whiteout {}", String::from_utf8_lossy(&wh)))?;
+        // ANCHOR_END: whiteout_out
+        Ok(())
+    }
+
+    /// A device node or a FIFO: only its header (and numbers).
+    fn node(&mut self, at: &Entry, st: &FileStat, kind: EntryType) -> Result<()> {
+        let mut h = header(st, kind);
+        if kind != EntryType::Fifo {
+            h.set_device_major(major(st.st_rdev) as u32)
+                .context("device major")?;
+            h.set_device_minor(minor(st.st_rdev) as u32)
+                .context("device minor")?;
+        }
+        self.builder
+            .append_data(&mut h, bytes_path(&at.raw), io::empty())
+            .with_context(|| format!("write /{}", at.path))
     }
 }
 
