@@ -58,16 +58,30 @@ pub fn exec_in(record: &Record, args: &ExecArgs) -> Result<i32> {
     // Checked against the start time after opening: this pidfd is the
     // container's process, or there is none.
     let pidfd = PidFd::open(process)?.ok_or_else(not_running)?;
+    let spec = spec_for(record, args)?;
+    enter(record, &pidfd)?;
+    // Opened now that our root is the container's: the terminal comes from
+    // its own /dev/ptmx, so the command sees it as /dev/pts/N in there, as
+    // the container's first process sees its own (chapter 1's tty module).
+    let pty = match args.tty {
+        true => Some(Pty::open(tty::user_window_size())?),
+        false => None,
+    };
+    fork_and_wait(&spec, pty, args.interactive)
+}
+
+/// The command's spec: the container's hostname, environment and working
+/// directory (its record's `runtime` part), with `exec`'s own `-e` and `-w`.
+fn spec_for(record: &Record, args: &ExecArgs) -> Result<Spec> {
     let runtime = record.part::<Runtime>()?.with_context(|| {
         format!(
             "container {} has no runtime part in its record (made by an earlier chapter)",
             record.name
         )
     })?;
-
     let mut env = runtime.env.clone();
     env.extend(env::resolve(&args.env)?);
-    let spec = Spec {
+    Ok(Spec {
         id: record.id.clone(),
         hostname: runtime.hostname.clone(),
         command: args.command.clone(),
@@ -76,7 +90,11 @@ pub fn exec_in(record: &Record, args: &ExecArgs) -> Result<i32> {
         rootfs: None,
         tty: args.tty,
         interactive: args.interactive,
-    };
+    })
+}
+
+/// Takes the container's cgroup, namespaces and root for this process.
+fn enter(record: &Record, pidfd: &PidFd) -> Result<()> {
     // The container's root, opened from the host's side before setns. The
     // root a setns into a mount namespace gives is the namespace's root
     // mount, which is the container's root only if the container's own
@@ -94,7 +112,7 @@ pub fn exec_in(record: &Record, args: &ExecArgs) -> Result<i32> {
         .join(me)
         .with_context(|| format!("join the cgroup of container {}", record.name))?;
     nix::sched::setns(pidfd.as_fd(), namespaces()).map_err(|e| match e {
-        nix::errno::Errno::ESRCH => not_running(),
+        nix::errno::Errno::ESRCH => anyhow::anyhow!("container {} is not running", record.name),
         e => anyhow::anyhow!(
             "setns into the namespaces of pid {}: {}",
             pidfd.pid(),
@@ -103,15 +121,12 @@ pub fn exec_in(record: &Record, args: &ExecArgs) -> Result<i32> {
     })?;
     fchdir(&root).context("fchdir to the container's root")?;
     chroot(".").context("chroot to the container's root")?;
-    drop(root);
-    // Opened now that our root is the container's: the terminal comes from
-    // its own /dev/ptmx, so the command sees it as /dev/pts/N in there, as
-    // the container's first process sees its own (chapter 1's tty module).
-    let pty = match args.tty {
-        true => Some(Pty::open(tty::user_window_size())?),
-        false => None,
-    };
+    Ok(())
+}
 
+/// Forks the command (the PID namespace applies to children only), relays
+/// signals and the terminal, and returns its exit code.
+fn fork_and_wait(spec: &Spec, pty: Option<Pty>, interactive: bool) -> Result<i32> {
     // SAFETY: single-threaded (setns of a mount namespace just proved it).
     match unsafe { fork() }.context("fork the command")? {
         ForkResult::Child => {
@@ -123,7 +138,7 @@ pub fn exec_in(record: &Record, args: &ExecArgs) -> Result<i32> {
                 None => None,
             };
             let (code, message) = code.unwrap_or_else(|| {
-                let failure = exec(&spec);
+                let failure = exec(spec);
                 (failure.code, failure.message)
             });
             eprintln!("{}: {message}", ch01_namespaces::exit::program_name());
@@ -133,7 +148,7 @@ pub fn exec_in(record: &Record, args: &ExecArgs) -> Result<i32> {
             signals::forward_to(child)?;
             if let Some(pty) = pty {
                 drop(pty.slave);
-                tty::relay(pty.master, args.interactive)?;
+                tty::relay(pty.master, interactive)?;
             }
             let status = signals::reap(child)?;
             signals::stop_forwarding();
