@@ -1,0 +1,287 @@
+//! `start` after `stop` gives a container back everything `run` gave it:
+//! its limits in a new cgroup, its volume, its address on the network and
+//! its published port. Checked by their effects in the kernel and on the
+//! wire, not by what the records say, inside a network lab.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use common::{Env, cgroup_dirs, stderr, stdout};
+use testkit::lab::LAB_ADDR;
+
+/// The container's network: a bridge in the lab, its gateway the first address.
+const SUBNET: &str = "192.168.40.1/24";
+const GATEWAY: &str = "192.168.40.1";
+const PREFIX: &str = "192.168.40.";
+/// `-m 64m`, in bytes.
+const MEMORY: u64 = 64 << 20;
+/// `--cpu-shares`.
+const SHARES: u64 = 512;
+/// The published port on the lab host and the container's port behind it.
+const HOST_PORT: &str = "8080";
+const CONTAINER_PORT: &str = "80";
+/// What the container's web server answers.
+const PAGE: &str = "served-by-the-restarted-container";
+
+/// A stopped container, started again, has its memory and CPU limits in
+/// its new cgroup, its volume mounted both ways, its address on `eth0`
+/// with the gateway in reach, and its published port's DNAT rule back and
+/// answering. Every missing effect is listed, not only the first.
+#[test]
+fn start_restores_limits_volume_network_and_port() {
+    if !testkit::require_root("start_restores_limits_volume_network_and_port") {
+        return;
+    }
+    // Declared first, so it outlives the containers that mount it.
+    let host_dir = tempfile::tempdir().expect("a host directory for the volume");
+    let env = Env::in_lab();
+    env.ok(&["network", "create", "--subnet", SUBNET, "rs0"]);
+    let volume = format!("{}:/data", host_dir.path().display());
+    let publish = format!("{HOST_PORT}:{CONTAINER_PORT}");
+    let shares = SHARES.to_string();
+    let serve = format!(
+        "mkdir -p /www && echo {PAGE} > /www/index.html && exec httpd -f -p {CONTAINER_PORT} -h /www"
+    );
+    let id = env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "svc",
+        "-m",
+        "64m",
+        "--cpu-shares",
+        &shares,
+        "--cpus",
+        "0.5",
+        "-v",
+        &volume,
+        "--net",
+        "rs0",
+        "-p",
+        &publish,
+        "busybox",
+        "sh",
+        "-c",
+        &serve,
+    ]);
+    let id = id.trim().to_string();
+
+    // The first run shows every effect, so the checks can see them.
+    let missing = missing_effects(&env, "svc", host_dir.path(), "run");
+    assert!(missing.is_empty(), "the first run lacks: {missing:#?}");
+
+    let first_pid = env.pid("svc");
+    // httpd as PID 1 has no SIGTERM handler: stop ends with the SIGKILL.
+    env.ok(&["stop", "-t", "1", "svc"]);
+    assert_stopped_released_everything(&env, &id);
+
+    assert_eq!(env.ok(&["start", "svc"]).trim(), "svc");
+    assert_eq!(env.state("svc").0, "running");
+    assert_ne!(env.pid("svc"), first_pid, "start made no new process");
+    let missing = missing_effects(&env, "svc", host_dir.path(), "start");
+    assert!(
+        missing.is_empty(),
+        "FINDING: start did not restore: {missing:#?}"
+    );
+
+    env.ok(&["rm", "-f", "svc"]);
+    assert!(cgroup_dirs(&id).is_empty(), "{:?}", cgroup_dirs(&id));
+    let host_path = host_dir.path().to_str().expect("utf-8 path");
+    assert!(testkit::host_mounts_containing(host_path).is_empty());
+    assert!(testkit::host_mounts_containing(&id).is_empty());
+}
+
+/// What the running container `name` lacks of its settings, one line per
+/// missing effect; `round` keeps the files of one run apart from the next.
+fn missing_effects(env: &Env, name: &str, host_dir: &Path, round: &str) -> Vec<String> {
+    let pid = env.pid(name);
+    [
+        limits_in_cgroup(pid),
+        volume_both_ways(env, name, host_dir, round),
+        address_and_gateway(env, name),
+        published_port(env, name),
+    ]
+    .into_iter()
+    .filter_map(Result::err)
+    .collect()
+}
+
+/// The cgroup v1 directory of `pid` in `controller`'s hierarchy, from
+/// `/proc/PID/cgroup` (`N:cpu,cpuacct:/path`).
+fn cgroup_of(pid: i32, controller: &str) -> Result<std::path::PathBuf, String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .map_err(|e| format!("read /proc/{pid}/cgroup: {e}"))?;
+    text.lines()
+        .find_map(|line| {
+            let mut fields = line.splitn(3, ':');
+            let (_, list, path) = (fields.next()?, fields.next()?, fields.next()?);
+            list.split(',').any(|c| c == controller).then(|| {
+                Path::new("/sys/fs/cgroup")
+                    .join(list)
+                    .join(path.trim_start_matches('/'))
+            })
+        })
+        .ok_or_else(|| format!("pid {pid} is in no {controller} cgroup:\n{text}"))
+}
+
+/// A number from a cgroup file.
+fn read_number(dir: &Path, file: &str) -> Result<u64, String> {
+    let path = dir.join(file);
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    text.trim()
+        .parse()
+        .map_err(|e| format!("{}: {text:?}: {e}", path.display()))
+}
+
+/// `-m 64m`, `--cpu-shares 512` and `--cpus 0.5` in the kernel's files of
+/// the cgroups the container's process is in.
+fn limits_in_cgroup(pid: i32) -> Result<(), String> {
+    let memory = cgroup_of(pid, "memory")?;
+    let limit = read_number(&memory, "memory.limit_in_bytes")?;
+    let cpu = cgroup_of(pid, "cpu")?;
+    let shares = read_number(&cpu, "cpu.shares")?;
+    let quota = read_number(&cpu, "cpu.cfs_quota_us")?;
+    let period = read_number(&cpu, "cpu.cfs_period_us")?;
+    if (limit, shares, quota) == (MEMORY, SHARES, period / 2) {
+        Ok(())
+    } else {
+        Err(format!(
+            "limits: {} has memory.limit_in_bytes {limit} (want {MEMORY}), {} has cpu.shares {shares} (want {SHARES}) and cfs quota {quota} of {period}",
+            memory.display(),
+            cpu.display()
+        ))
+    }
+}
+
+/// `mydocker exec NAME ARGS...`: its stdout, or why it failed.
+fn exec(env: &Env, name: &str, args: &[&str]) -> Result<String, String> {
+    let mut all = vec!["exec", name];
+    all.extend_from_slice(args);
+    let out = env.md(&all);
+    if out.status.success() {
+        Ok(stdout(&out))
+    } else {
+        Err(format!(
+            "exec {args:?} exited {:?}: {}",
+            out.status.code(),
+            stderr(&out)
+        ))
+    }
+}
+
+/// A file the host writes into the volume is seen inside at `/data`, and
+/// one written inside lands in the host's directory.
+fn volume_both_ways(env: &Env, name: &str, host_dir: &Path, round: &str) -> Result<(), String> {
+    let from_host = format!("from-host-{round}");
+    std::fs::write(host_dir.join(&from_host), &from_host)
+        .map_err(|e| format!("write into {}: {e}", host_dir.display()))?;
+    let seen = exec(env, name, &["cat", &format!("/data/{from_host}")])
+        .map_err(|e| format!("volume: the host's file is not in /data: {e}"))?;
+    if seen != from_host {
+        return Err(format!("volume: /data/{from_host} holds {seen:?}"));
+    }
+    let from_inside = format!("from-inside-{round}");
+    let script = format!("echo -n {from_inside} > /data/{from_inside}");
+    exec(env, name, &["sh", "-c", &script]).map_err(|e| format!("volume: write in /data: {e}"))?;
+    match std::fs::read_to_string(host_dir.join(&from_inside)) {
+        Ok(text) if text == from_inside => Ok(()),
+        other => Err(format!(
+            "volume: the container's file is not in {}: {other:?}",
+            host_dir.display()
+        )),
+    }
+}
+
+/// The container's `eth0` has an address on the bridge's subnet, and the
+/// bridge (its gateway) answers a ping.
+fn address_and_gateway(env: &Env, name: &str) -> Result<(), String> {
+    let addr = exec(env, name, &["ip", "-4", "-o", "addr", "show", "eth0"])
+        .map_err(|e| format!("network: no eth0: {e}"))?;
+    if !addr.contains(&format!("inet {PREFIX}")) {
+        return Err(format!("network: eth0 has no address in {SUBNET}: {addr}"));
+    }
+    exec(env, name, &["ping", "-c", "1", "-W", "2", GATEWAY])
+        .map(|_| ())
+        .map_err(|e| format!("network: the gateway {GATEWAY} does not answer: {e}"))
+}
+
+/// The lab's nat table sends the published port to the container's
+/// address (as `eth0` shows it), and a request to the lab host's address
+/// and that port gets the container's page.
+fn published_port(env: &Env, name: &str) -> Result<(), String> {
+    let addr = exec(env, name, &["ip", "-4", "-o", "addr", "show", "eth0"])
+        .map_err(|e| format!("port: no eth0: {e}"))?;
+    let ip = addr
+        .split_whitespace()
+        .skip_while(|w| *w != "inet")
+        .nth(1)
+        .and_then(|cidr| cidr.split('/').next())
+        .ok_or_else(|| format!("port: no address on eth0: {addr}"))?;
+    let rules = env.lab().sh_ok("iptables -t nat -S");
+    let target = format!("--to-destination {ip}:{CONTAINER_PORT}");
+    let dport = format!("--dport {HOST_PORT}");
+    if !rules
+        .lines()
+        .any(|l| l.contains("-j DNAT") && l.contains(&dport) && l.contains(&target))
+    {
+        return Err(format!(
+            "port: no DNAT of {HOST_PORT} to {ip}:{CONTAINER_PORT}:\n{rules}"
+        ));
+    }
+    // busybox's nc: its wget crashes when linked statically against glibc.
+    let fetch =
+        format!("printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 2 {LAB_ADDR} {HOST_PORT}");
+    // From the lab host itself (nat OUTPUT), then from its internet, as a
+    // client elsewhere would come (nat PREROUTING and forwarding).
+    if !answers(|| env.lab().sh(&fetch)) {
+        return Err(format!(
+            "port: {LAB_ADDR}:{HOST_PORT} does not answer the lab host with the page"
+        ));
+    }
+    if !answers(|| env.lab().inet_sh(&fetch)) {
+        return Err(format!(
+            "port: {LAB_ADDR}:{HOST_PORT} does not answer the lab's internet with the page"
+        ));
+    }
+    Ok(())
+}
+
+/// True once `fetch` gets the container's page. Until httpd listens the
+/// lab refuses at once, but a lost packet costs nc its 2 s: the wait is
+/// bounded by time, not by tries.
+fn answers(fetch: impl Fn() -> Output) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while Instant::now() < deadline {
+        if stdout(&fetch()).contains(PAGE) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// After `stop` the old run left nothing behind that could pass for the
+/// next one: no cgroup, no DNAT rule, no veth on the bridge.
+fn assert_stopped_released_everything(env: &Env, id: &str) {
+    assert_eq!(env.state("svc").0, "exited");
+    let released = || cgroup_dirs(id).is_empty().then_some(());
+    assert!(
+        testkit::eventually(500, released).is_some(),
+        "the stopped container kept its cgroups: {:?}",
+        cgroup_dirs(id)
+    );
+    let rules = env.lab().sh_ok("iptables -t nat -S");
+    assert!(
+        !rules.lines().any(|l| l.contains("-j DNAT")),
+        "a DNAT rule outlived the container:\n{rules}"
+    );
+    let veths = env.lab().sh_ok("ip -o link show type veth");
+    assert!(
+        veths.lines().all(|l| l.contains(" eth0@")),
+        "a veth outlived the container:\n{veths}"
+    );
+}
