@@ -138,8 +138,52 @@ fn read_number(dir: &Path, file: &str) -> Result<u64, String> {
 }
 
 /// `-m 64m`, `--cpu-shares 512` and `--cpus 0.5` in the kernel's files of
-/// the cgroups the container's process is in.
+/// the cgroups the container's process is in (v1's or, on a pure v2 host,
+/// the unified hierarchy's).
 fn limits_in_cgroup(pid: i32) -> Result<(), String> {
+    match unified_cgroup_of(pid)? {
+        Some(dir) => limits_in_unified_cgroup(&dir),
+        None => limits_in_v1_cgroups(pid),
+    }
+}
+
+/// The v2 directory of `pid`, if the host is pure cgroup v2 (its only line
+/// in `/proc/PID/cgroup` is `0::/path`).
+fn unified_cgroup_of(pid: i32) -> Result<Option<std::path::PathBuf>, String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup"))
+        .map_err(|e| format!("read /proc/{pid}/cgroup: {e}"))?;
+    let mut lines = text.lines();
+    Ok(match (lines.next(), lines.next()) {
+        (Some(line), None) => line
+            .strip_prefix("0::")
+            .map(|path| Path::new("/sys/fs/cgroup").join(path.trim_start_matches('/'))),
+        _ => None,
+    })
+}
+
+fn limits_in_unified_cgroup(dir: &Path) -> Result<(), String> {
+    let limit = read_number(dir, "memory.max")?;
+    let weight = read_number(dir, "cpu.weight")?;
+    let path = dir.join("cpu.max");
+    let max =
+        std::fs::read_to_string(&path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    let (quota, period) = max
+        .trim()
+        .split_once(' ')
+        .and_then(|(q, p)| Some((q.parse::<u64>().ok()?, p.parse::<u64>().ok()?)))
+        .ok_or_else(|| format!("{}: {max:?}", path.display()))?;
+    let want_weight = ch02_cgroups::limits::shares_to_weight(SHARES);
+    if (limit, weight, quota) == (MEMORY, want_weight, period / 2) {
+        Ok(())
+    } else {
+        Err(format!(
+            "limits: {} has memory.max {limit} (want {MEMORY}), cpu.weight {weight} (want {want_weight}) and cpu.max {max:?}",
+            dir.display()
+        ))
+    }
+}
+
+fn limits_in_v1_cgroups(pid: i32) -> Result<(), String> {
     let memory = cgroup_of(pid, "memory")?;
     let limit = read_number(&memory, "memory.limit_in_bytes")?;
     let cpu = cgroup_of(pid, "cpu")?;
