@@ -18,6 +18,9 @@
 #   profile   perf trace -s of the start path: where the time goes (skipped
 #             without perf)
 #
+# A change against the code before it: bench/before-after.sh REV (start
+# time of both binaries and the unshare floor in one run, and the ratio).
+#
 # Needs root. Installs what is missing from Debian's packages (runc,
 # hyperfine, busybox-static, iptables, iproute2, python3), builds the
 # RELEASE binary (target/release/mydocker), works in a temporary directory
