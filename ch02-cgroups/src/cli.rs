@@ -20,6 +20,14 @@ pub struct LimitArgs {
     #[arg(short = 'm', long, value_name = "BYTES")]
     pub memory: Option<String>,
 
+    /// Memory plus swap, such as 128m (needs -m; equal to -m: no swap; -1: unlimited swap)
+    #[arg(
+        long = "memory-swap",
+        value_name = "BYTES",
+        allow_negative_numbers = true
+    )]
+    pub memory_swap: Option<String>,
+
     /// Number of CPUs, such as 0.5 (CPU time per 100 ms period)
     #[arg(long, value_name = "CPUS", allow_negative_numbers = true)]
     pub cpus: Option<String>,
@@ -52,6 +60,7 @@ impl Default for LimitArgs {
     fn default() -> LimitArgs {
         LimitArgs {
             memory: None,
+            memory_swap: None,
             cpus: None,
             cpu_shares: None,
             cpuset_cpus: None,
@@ -136,7 +145,8 @@ mod tests {
 
     #[test]
     fn negative_numbers_reach_the_parser() {
-        let run = parse("x run --cpus -1 --pids-limit -1 sh");
+        let run = parse("x run --cpus -1 --pids-limit -1 --memory-swap -1 sh");
+        assert_eq!(run.limits.memory_swap.as_deref(), Some("-1"));
         assert_eq!(run.limits.cpus.as_deref(), Some("-1"));
         assert_eq!(run.limits.pids_limit.as_deref(), Some("-1"));
     }

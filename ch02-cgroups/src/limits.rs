@@ -33,6 +33,9 @@ pub struct Limits {
     /// Memory, in bytes (`-m`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub memory: Option<u64>,
+    /// Memory plus swap (`--memory-swap`); unset means no swap at all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_swap: Option<MemorySwap>,
     /// CPU time allowed in every [`CPU_PERIOD_US`], in microseconds (`--cpus`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cpu_quota: Option<u64>,
@@ -47,6 +50,31 @@ pub struct Limits {
     pub pids_max: Option<u64>,
 }
 // ANCHOR_END: limits
+
+// ANCHOR: memory_swap
+/// `--memory-swap`: how much memory and swap together the container may
+/// use. Docker's `-1` is [`MemorySwap::Unlimited`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MemorySwap {
+    /// Memory plus swap, in bytes: at least the memory limit.
+    Total(u64),
+    /// As much swap as the machine has.
+    Unlimited,
+}
+
+/// How much swap a container may use beside its memory limit: what the
+/// drivers write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Swap {
+    /// None: at the memory limit the OOM killer acts.
+    Off,
+    /// This many bytes of swap.
+    Bytes(u64),
+    /// No limit on swap.
+    Unlimited,
+}
+// ANCHOR_END: memory_swap
 
 // ANCHOR: resources
 /// Everything chapter 2 decides about a container: its limits and where its
@@ -88,8 +116,15 @@ impl Resources {
 impl Limits {
     /// Parses and checks every limit given on the command line.
     pub fn from_args(args: &LimitArgs) -> Result<Limits> {
+        let memory = args.memory.as_deref().map(parse_memory).transpose()?;
         Ok(Limits {
-            memory: args.memory.as_deref().map(parse_memory).transpose()?,
+            memory,
+            memory_swap: args
+                .memory_swap
+                .as_deref()
+                .map(|text| parse_memory_swap(text, memory))
+                .transpose()?
+                .flatten(),
             cpu_quota: args.cpus.as_deref().map(parse_cpus).transpose()?,
             cpu_shares: args.cpu_shares.as_deref().map(parse_shares).transpose()?,
             cpuset_cpus: args.cpuset_cpus.as_deref().map(parse_cpuset).transpose()?,
@@ -99,6 +134,20 @@ impl Limits {
                 .map(parse_pids)
                 .transpose()?
                 .flatten(),
+        })
+    }
+
+    /// The swap beside the memory limit, if there is a memory limit. Without
+    /// `--memory-swap` there is none: the memory limit is a hard one.
+    /// (Docker's default is as much swap as memory; this book keeps the
+    /// OOM kill that chapter 2 shows.)
+    pub fn swap(&self) -> Option<Swap> {
+        let memory = self.memory?;
+        Some(match self.memory_swap {
+            None => Swap::Off,
+            Some(MemorySwap::Unlimited) => Swap::Unlimited,
+            Some(MemorySwap::Total(total)) if total <= memory => Swap::Off,
+            Some(MemorySwap::Total(total)) => Swap::Bytes(total - memory),
         })
     }
 
@@ -151,6 +200,27 @@ pub fn parse_memory(text: &str) -> Result<u64> {
     Ok(bytes)
 }
 // ANCHOR_END: parse_memory
+
+/// Parses `--memory-swap`: a size as for `-m`, at least the memory limit,
+/// or `-1` for unlimited swap; `0` is Docker's "not set". It needs `-m`.
+pub fn parse_memory_swap(text: &str, memory: Option<u64>) -> Result<Option<MemorySwap>> {
+    let swap = match text.trim() {
+        "0" => return Ok(None),
+        "-1" => MemorySwap::Unlimited,
+        size => MemorySwap::Total(parse_memory(size)?),
+    };
+    let Some(memory) = memory else {
+        bail!("--memory-swap {text} needs a memory limit: set -m too");
+    };
+    if let MemorySwap::Total(total) = swap {
+        if total < memory {
+            bail!(
+                "--memory-swap {text} is smaller than the memory limit: it counts memory plus swap, so it must be at least -m"
+            );
+        }
+    }
+    Ok(Some(swap))
+}
 
 // ANCHOR: parse_cpus
 /// Turns `--cpus 1.5` into a quota: 150 000 µs of CPU time in every
@@ -259,6 +329,39 @@ mod tests {
     }
 
     #[test]
+    fn memory_swap_counts_memory_plus_swap() {
+        let m64 = Some(64 << 20);
+        let parse = |text| parse_memory_swap(text, m64).unwrap();
+        assert_eq!(parse("128m"), Some(MemorySwap::Total(128 << 20)));
+        assert_eq!(parse("-1"), Some(MemorySwap::Unlimited));
+        assert_eq!(parse("0"), None);
+        let swap = |memory_swap| {
+            Limits {
+                memory: m64,
+                memory_swap,
+                ..Limits::default()
+            }
+            .swap()
+        };
+        assert_eq!(swap(None), Some(Swap::Off));
+        assert_eq!(swap(parse("64m")), Some(Swap::Off));
+        assert_eq!(swap(parse("96m")), Some(Swap::Bytes(32 << 20)));
+        assert_eq!(swap(parse("-1")), Some(Swap::Unlimited));
+        assert_eq!(Limits::default().swap(), None);
+    }
+
+    #[test]
+    fn bad_memory_swap() {
+        let err = |text, memory| parse_memory_swap(text, memory).unwrap_err().to_string();
+        assert_eq!(
+            err("128m", None),
+            "--memory-swap 128m needs a memory limit: set -m too"
+        );
+        assert!(err("32m", Some(64 << 20)).contains("smaller than the memory limit"));
+        assert!(err("lots", Some(64 << 20)).starts_with("invalid memory size"));
+    }
+
+    #[test]
     fn cpus_become_a_quota() {
         assert_eq!(parse_cpus("1").unwrap(), 100_000);
         assert_eq!(parse_cpus("0.2").unwrap(), 20_000);
@@ -309,6 +412,7 @@ mod tests {
             cpu_shares: None,
             cpuset_cpus: Some("0".into()),
             pids_max: Some(10),
+            ..Limits::default()
         };
         assert_eq!(all.controllers(), ["cpu", "cpuset", "memory", "pids"]);
     }

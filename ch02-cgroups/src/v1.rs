@@ -8,6 +8,7 @@
 //! | limit            | file                                              |
 //! |------------------|---------------------------------------------------|
 //! | `-m`             | `memory.limit_in_bytes` (and `memory.memsw.limit_in_bytes`) |
+//! | `--memory-swap`  | `memory.memsw.limit_in_bytes` (memory plus swap)  |
 //! | `--cpus`         | `cpu.cfs_period_us` and `cpu.cfs_quota_us`        |
 //! | `-c`             | `cpu.shares`                                      |
 //! | `--cpuset-cpus`  | `cpuset.cpus` (and `cpuset.mems`, always)         |
@@ -16,11 +17,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 use nix::unistd::Pid;
 
 use crate::driver::{self, Driver, SelfJoin, make_cgroup, read, single_threaded, write};
-use crate::limits::{CPU_PERIOD_US, Limits};
+use crate::limits::{CPU_PERIOD_US, Limits, Swap};
 
 /// A container's cgroup in the v1 hierarchies.
 #[derive(Debug, Clone)]
@@ -75,14 +76,24 @@ impl Driver for V1 {
 
     // ANCHOR: apply
     fn apply(&self, limits: &Limits) -> Result<()> {
-        if let Some(bytes) = limits.memory {
+        if let (Some(bytes), Some(swap)) = (limits.memory, limits.swap()) {
             let dir = self.need("memory", "--memory")?;
             write(&dir, "memory.limit_in_bytes", bytes)?;
-            // memsw counts memory plus swap. Giving it the same limit means
-            // "no swap": on a machine with swap the excess would otherwise be
-            // swapped out instead of the process being killed.
-            if dir.join("memory.memsw.limit_in_bytes").exists() {
-                write(&dir, "memory.memsw.limit_in_bytes", bytes)?;
+            // memsw counts memory plus swap (and must never be below the
+            // memory limit, hence written second). Giving it the same limit
+            // means "no swap": on a machine with swap the excess would
+            // otherwise be swapped out instead of the process being killed.
+            let memsw = "memory.memsw.limit_in_bytes";
+            let accounted = dir.join(memsw).exists();
+            match swap {
+                Swap::Off if accounted => write(&dir, memsw, bytes)?,
+                Swap::Unlimited if accounted => write(&dir, memsw, -1)?,
+                Swap::Off | Swap::Unlimited => {} // without swap accounting there is no limit to set
+                Swap::Bytes(_) if !accounted => bail!(
+                    "--memory-swap needs swap accounting, and {} does not exist (boot the kernel with swapaccount=1)",
+                    dir.join(memsw).display()
+                ),
+                Swap::Bytes(swap) => write(&dir, memsw, bytes + swap)?,
             }
         }
         if let Some(quota) = limits.cpu_quota {
@@ -178,6 +189,7 @@ fn inherit_cpuset(root: &Path, parent: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::MemorySwap;
     use crate::testing::{dump, v1_fixture};
 
     #[test]
@@ -198,10 +210,38 @@ mod tests {
             cpu_shares: Some(512),
             cpuset_cpus: Some("0".into()),
             pids_max: Some(10),
+            ..Limits::default()
         };
         v1.apply(&limits).unwrap();
         v1.join(Pid::from_raw(4242)).unwrap();
         insta::assert_snapshot!(dump(tmp.path()));
+    }
+
+    #[test]
+    fn memory_swap_is_memory_plus_swap_in_v1() {
+        let (tmp, mounts) = v1_fixture();
+        let v1 = V1::new(&mounts, "mydocker", "c0ffee");
+        v1.create().unwrap();
+        let dir = tmp.path().join("memory/mydocker/c0ffee");
+        let limits = |memory_swap| Limits {
+            memory: Some(64 << 20),
+            memory_swap: Some(memory_swap),
+            ..Limits::default()
+        };
+        let err = v1
+            .apply(&limits(MemorySwap::Total(96 << 20)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("--memory-swap needs swap accounting"),
+            "{err}"
+        );
+        std::fs::write(dir.join("memory.memsw.limit_in_bytes"), "").unwrap();
+        v1.apply(&limits(MemorySwap::Total(96 << 20))).unwrap();
+        let memsw = read(&dir, "memory.memsw.limit_in_bytes").unwrap();
+        assert_eq!(memsw, (96u64 << 20).to_string());
+        v1.apply(&limits(MemorySwap::Unlimited)).unwrap();
+        assert_eq!(read(&dir, "memory.memsw.limit_in_bytes").unwrap(), "-1");
     }
 
     #[test]

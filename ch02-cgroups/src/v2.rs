@@ -8,6 +8,7 @@
 //! | limit            | file                                   |
 //! |------------------|----------------------------------------|
 //! | `-m`             | `memory.max` (and `memory.swap.max` = 0) |
+//! | `--memory-swap`  | `memory.swap.max` = memory-swap minus memory |
 //! | `--cpus`         | `cpu.max`, as `"QUOTA PERIOD"`         |
 //! | `-c`             | `cpu.weight` (see [`shares_to_weight`]) |
 //! | `--cpuset-cpus`  | `cpuset.cpus`                          |
@@ -21,7 +22,7 @@ use anyhow::{Result, bail};
 use nix::unistd::Pid;
 
 use crate::driver::{self, Driver, make_cgroup, write};
-use crate::limits::{CPU_PERIOD_US, Limits, shares_to_weight};
+use crate::limits::{CPU_PERIOD_US, Limits, Swap, shares_to_weight};
 
 /// A container's cgroup in the unified hierarchy.
 #[derive(Debug, Clone)]
@@ -69,11 +70,22 @@ impl Driver for V2 {
             enable(&self.root.join(&self.parent), &needed)?;
         }
         let dir = self.dir();
-        if let Some(bytes) = limits.memory {
+        if let (Some(bytes), Some(swap)) = (limits.memory, limits.swap()) {
             write(&dir, "memory.max", bytes)?;
-            // As in v1: no swap, so the limit ends in the OOM killer.
-            if dir.join("memory.swap.max").exists() {
-                write(&dir, "memory.swap.max", 0)?;
+            // v2 counts swap on its own, not memory plus swap as v1's memsw.
+            // Without --memory-swap, as in v1: no swap, so the limit ends in
+            // the OOM killer.
+            let swap_max = "memory.swap.max";
+            let accounted = dir.join(swap_max).exists();
+            match swap {
+                Swap::Off if accounted => write(&dir, swap_max, 0)?,
+                Swap::Unlimited if accounted => write(&dir, swap_max, "max")?,
+                Swap::Off | Swap::Unlimited => {} // a kernel without swap accounting
+                Swap::Bytes(_) if !accounted => bail!(
+                    "--memory-swap needs swap accounting, and {} does not exist (a kernel without CONFIG_MEMCG_SWAP, or swapaccount=0)",
+                    dir.join(swap_max).display()
+                ),
+                Swap::Bytes(swap) => write(&dir, swap_max, swap)?,
             }
         }
         if let Some(quota) = limits.cpu_quota {
@@ -144,6 +156,7 @@ fn enable(dir: &Path, controllers: &[&str]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::MemorySwap;
     use crate::testing::{dump, v2_fixture};
 
     #[test]
@@ -159,10 +172,41 @@ mod tests {
             cpu_shares: Some(512),
             cpuset_cpus: Some("0-1".into()),
             pids_max: Some(10),
+            ..Limits::default()
         };
         v2.apply(&limits).unwrap();
         v2.join(Pid::from_raw(4242)).unwrap();
         insta::assert_snapshot!(dump(tmp.path()));
+    }
+
+    #[test]
+    fn memory_swap_is_swap_alone_in_v2() {
+        let tmp = v2_fixture();
+        let v2 = V2::new(tmp.path(), "mydocker", "c0ffee");
+        v2.create().unwrap();
+        let dir = tmp.path().join("mydocker/c0ffee");
+        let limits = |memory_swap| Limits {
+            memory: Some(64 << 20),
+            memory_swap: Some(memory_swap),
+            ..Limits::default()
+        };
+        // Without swap accounting, a swap limit cannot be kept: refused.
+        let err = v2
+            .apply(&limits(MemorySwap::Total(96 << 20)))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("--memory-swap needs swap accounting"),
+            "{err}"
+        );
+        std::fs::write(dir.join("memory.swap.max"), "max").unwrap();
+        v2.apply(&limits(MemorySwap::Total(96 << 20))).unwrap();
+        assert_eq!(
+            driver::read(&dir, "memory.swap.max").unwrap(),
+            (32u64 << 20).to_string()
+        );
+        v2.apply(&limits(MemorySwap::Unlimited)).unwrap();
+        assert_eq!(driver::read(&dir, "memory.swap.max").unwrap(), "max");
     }
 
     #[test]

@@ -88,6 +88,39 @@ fn small_allocation_fits_under_the_limit() {
     assert_nothing_left(&parent);
 }
 
+/// `--memory-swap` is memory plus swap: v1 writes the sum into memsw, v2
+/// the swap alone into `memory.swap.max`; without it there is no swap.
+#[test]
+fn memory_swap_allows_swap_beside_the_memory_limit() {
+    if !testkit::require_root("memory_swap_allows_swap_beside_the_memory_limit") {
+        return;
+    }
+    let parent = Parent::new("swap");
+    let script = format!(
+        "if grep -q :memory: /proc/self/cgroup; then cat {MY_MEMORY_CGROUP}/memory.memsw.limit_in_bytes; \
+         else cat /sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup)/memory.swap.max; fi"
+    );
+    let v1 = std::path::Path::new("/sys/fs/cgroup/memory").is_dir();
+    let (code, stdout, stderr) = sh(&parent, &["-m", "64m", "--memory-swap", "96m"], &script);
+    if stderr.contains("needs swap accounting") {
+        // A kernel without swap accounting: refused, with the file named.
+        assert_eq!(code, 125, "{stderr}");
+    } else {
+        assert_eq!(code, 0, "stderr: {stderr}");
+        let want: u64 = if v1 { 96 << 20 } else { 32 << 20 };
+        assert_eq!(stdout.trim(), want.to_string());
+        let (code, stdout, stderr) = sh(&parent, &["-m", "64m"], &script);
+        assert_eq!(code, 0, "stderr: {stderr}");
+        let want: u64 = if v1 { 64 << 20 } else { 0 };
+        assert_eq!(
+            stdout.trim(),
+            want.to_string(),
+            "no swap without --memory-swap"
+        );
+    }
+    assert_nothing_left(&parent);
+}
+
 #[test]
 fn pids_limit_stops_forks() {
     if !testkit::require_root("pids_limit_stops_forks") {
@@ -257,7 +290,7 @@ fn a_failed_start_leaves_no_cgroup() {
 fn bad_limits_get_one_line_and_125() {
     // Refused while parsing, before anything exists: no root needed.
     let parent = Parent::new("bad");
-    let cases: [(&[&str], &str); 4] = [
+    let cases: [(&[&str], &str); 6] = [
         (&["-m", "10x"], "invalid memory size \"10x\""),
         (
             &["-m", "1k"],
@@ -265,6 +298,14 @@ fn bad_limits_get_one_line_and_125() {
         ),
         (&["--cpus", "-1"], "invalid --cpus \"-1\""),
         (&["--pids-limit", "abc"], "invalid --pids-limit \"abc\""),
+        (
+            &["--memory-swap", "128m"],
+            "--memory-swap 128m needs a memory limit: set -m too",
+        ),
+        (
+            &["-m", "64m", "--memory-swap", "32m"],
+            "--memory-swap 32m is smaller than the memory limit",
+        ),
     ];
     for (args, message) in cases {
         let out = run(&parent).args(args).arg("true").output().unwrap();
