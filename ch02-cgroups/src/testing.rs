@@ -60,3 +60,23 @@ fn walk(root: &Path, dir: &Path, out: &mut String) {
         }
     }
 }
+
+/// `-m 64m` with `memory_swap`.
+pub fn swap_limits(memory_swap: crate::limits::MemorySwap) -> crate::limits::Limits {
+    crate::limits::Limits {
+        memory: Some(64 << 20),
+        memory_swap: Some(memory_swap),
+        ..Default::default()
+    }
+}
+
+/// A swap limit on a kernel that does not account swap (the file is
+/// missing from the fake tree) is refused, not ignored.
+pub fn assert_swap_refused(driver: &dyn crate::driver::Driver) {
+    let limits = swap_limits(crate::limits::MemorySwap::Total(96 << 20));
+    let err = driver.apply(&limits).unwrap_err().to_string();
+    assert!(
+        err.starts_with("--memory-swap needs swap accounting"),
+        "{err}"
+    );
+}

@@ -190,7 +190,7 @@ fn inherit_cpuset(root: &Path, parent: &Path) -> Result<()> {
 mod tests {
     use super::*;
     use crate::limits::MemorySwap;
-    use crate::testing::{dump, v1_fixture};
+    use crate::testing::{assert_swap_refused, dump, swap_limits, v1_fixture};
 
     #[test]
     fn writes_every_limit_into_its_hierarchy() {
@@ -223,24 +223,12 @@ mod tests {
         let v1 = V1::new(&mounts, "mydocker", "c0ffee");
         v1.create().unwrap();
         let dir = tmp.path().join("memory/mydocker/c0ffee");
-        let limits = |memory_swap| Limits {
-            memory: Some(64 << 20),
-            memory_swap: Some(memory_swap),
-            ..Limits::default()
-        };
-        let err = v1
-            .apply(&limits(MemorySwap::Total(96 << 20)))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("--memory-swap needs swap accounting"),
-            "{err}"
-        );
+        assert_swap_refused(&v1);
         std::fs::write(dir.join("memory.memsw.limit_in_bytes"), "").unwrap();
-        v1.apply(&limits(MemorySwap::Total(96 << 20))).unwrap();
+        v1.apply(&swap_limits(MemorySwap::Total(96 << 20))).unwrap();
         let memsw = read(&dir, "memory.memsw.limit_in_bytes").unwrap();
         assert_eq!(memsw, (96u64 << 20).to_string());
-        v1.apply(&limits(MemorySwap::Unlimited)).unwrap();
+        v1.apply(&swap_limits(MemorySwap::Unlimited)).unwrap();
         assert_eq!(read(&dir, "memory.memsw.limit_in_bytes").unwrap(), "-1");
     }
 

@@ -157,7 +157,7 @@ fn enable(dir: &Path, controllers: &[&str]) -> Result<()> {
 mod tests {
     use super::*;
     use crate::limits::MemorySwap;
-    use crate::testing::{dump, v2_fixture};
+    use crate::testing::{assert_swap_refused, dump, swap_limits, v2_fixture};
 
     #[test]
     fn writes_every_limit() {
@@ -185,27 +185,14 @@ mod tests {
         let v2 = V2::new(tmp.path(), "mydocker", "c0ffee");
         v2.create().unwrap();
         let dir = tmp.path().join("mydocker/c0ffee");
-        let limits = |memory_swap| Limits {
-            memory: Some(64 << 20),
-            memory_swap: Some(memory_swap),
-            ..Limits::default()
-        };
-        // Without swap accounting, a swap limit cannot be kept: refused.
-        let err = v2
-            .apply(&limits(MemorySwap::Total(96 << 20)))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            err.starts_with("--memory-swap needs swap accounting"),
-            "{err}"
-        );
+        assert_swap_refused(&v2);
         std::fs::write(dir.join("memory.swap.max"), "max").unwrap();
-        v2.apply(&limits(MemorySwap::Total(96 << 20))).unwrap();
+        v2.apply(&swap_limits(MemorySwap::Total(96 << 20))).unwrap();
         assert_eq!(
             driver::read(&dir, "memory.swap.max").unwrap(),
             (32u64 << 20).to_string()
         );
-        v2.apply(&limits(MemorySwap::Unlimited)).unwrap();
+        v2.apply(&swap_limits(MemorySwap::Unlimited)).unwrap();
         assert_eq!(driver::read(&dir, "memory.swap.max").unwrap(), "max");
     }
 

@@ -819,10 +819,19 @@ fn no_network_and_dns() {
     assert_eq!(f.state(), before);
 }
 
-/// Starts a container with a published port on `testbridge`, then kills
-/// its `run` process and the container, so that nobody cleans up (what a
-/// crash of mydocker leaves). Returns the container's id.
-fn crashed_run(f: &Fixture) -> String {
+/// Creates `testbridge`, starts a container with a published port on it,
+/// then kills its `run` process and the container, so that nobody cleans up
+/// (what a crash of mydocker leaves). Returns the state before the
+/// container, and its id.
+fn crashed_run(f: &Fixture) -> (LabState, String) {
+    f.md_ok(&[
+        "network",
+        "create",
+        "--subnet",
+        "192.168.10.1/24",
+        "testbridge",
+    ]);
+    let before = f.state();
     let mut c = f.start(&[
         "run",
         "--net",
@@ -855,7 +864,7 @@ fn crashed_run(f: &Fixture) -> String {
         "the address is still held"
     );
     assert!(f.lab.rules().contains("--dport 81"));
-    id
+    (before, id)
 }
 
 /// True while container `id`'s cgroup exists.
@@ -873,15 +882,7 @@ fn release_after_a_crash() {
         return;
     }
     let f = Fixture::new();
-    f.md_ok(&[
-        "network",
-        "create",
-        "--subnet",
-        "192.168.10.1/24",
-        "testbridge",
-    ]);
-    let before = f.state();
-    let id = crashed_run(&f);
+    let (before, id) = crashed_run(&f);
     // Its cgroup too is left over; `rm` removes it (the next test), here
     // the test does, so the machine keeps nothing.
     ch02_cgroups::Cgroups::for_container("mydocker", &id)
@@ -907,15 +908,7 @@ fn rm_after_a_crash_releases_the_cgroup_and_the_network() {
         return;
     }
     let f = Fixture::new();
-    f.md_ok(&[
-        "network",
-        "create",
-        "--subnet",
-        "192.168.10.1/24",
-        "testbridge",
-    ]);
-    let before = f.state();
-    let id = crashed_run(&f);
+    let (before, id) = crashed_run(&f);
     assert!(
         cgroup_exists(&id),
         "the dead container's cgroup is left over"
