@@ -1,7 +1,6 @@
 //! The image and container commands of chapter 4, as a library, so that
 //! chapter 6's `mydocker` runs exactly the same code for them.
 
-use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::Path;
 
@@ -13,7 +12,7 @@ use crate::commit;
 use crate::containers::ContainerStore;
 use crate::images::{ImageStore, human_size};
 use crate::remove::Removal;
-use ch03_overlayfs::storage::clock;
+use ch03_overlayfs::storage::{self, Durability, clock};
 
 /// Runs every command except `run` against the data root `root`, and
 /// returns the exit code.
@@ -182,31 +181,11 @@ pub fn write_output(
     body: impl FnOnce(&mut dyn Write) -> Result<()>,
 ) -> Result<()> {
     match path {
-        Some(p) => {
-            let tmp = p.with_file_name(format!(
-                ".{}.tmp{}",
-                p.file_name()
-                    .map(|n| n.to_string_lossy())
-                    .unwrap_or_default(),
-                std::process::id()
-            ));
-            let f = File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
+        Some(p) => storage::write_atomic_with(p, Durability::Durable, |f| {
             let mut w = BufWriter::with_capacity(1 << 20, f);
-            let res = body(&mut w).and_then(|()| {
-                let f = w
-                    .into_inner()
-                    .map_err(|e| e.into_error())
-                    .with_context(|| format!("write {}", tmp.display()))?;
-                f.sync_all()
-                    .with_context(|| format!("fsync {}", tmp.display()))
-            });
-            if let Err(e) = res {
-                let _ = std::fs::remove_file(&tmp);
-                return Err(e);
-            }
-            std::fs::rename(&tmp, p)
-                .with_context(|| format!("rename {} to {}", tmp.display(), p.display()))
-        }
+            body(&mut w)?;
+            w.flush().with_context(|| format!("write {}", p.display()))
+        }),
         None => {
             if std::io::stdout().is_terminal() {
                 bail!("refusing to write a tar to a terminal: use -o FILE or redirect the output");

@@ -28,7 +28,7 @@ pub mod clock;
 
 use std::fs::{self, File};
 use std::io::{ErrorKind, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use nix::errno::Errno;
@@ -96,15 +96,24 @@ pub enum Durability {
 pub fn write_atomic(path: &Path, bytes: &[u8], durability: Durability) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    write_atomic_with(path, durability, |w| {
+        w.write_all(bytes)
+            .with_context(|| format!("write {}", temporary(path).display()))
+    })
+}
+
+/// [`write_atomic`] for content too big to hold in memory (a tar): `body`
+/// writes it into the temporary file (buffering is its own choice). The
+/// directory of `path` must exist.
+pub fn write_atomic_with(
+    path: &Path,
+    durability: Durability,
+    body: impl FnOnce(&mut dyn Write) -> Result<()>,
+) -> Result<()> {
+    let tmp = temporary(path);
     let written = (|| {
         let mut f = File::create(&tmp).with_context(|| format!("create {}", tmp.display()))?;
-        f.write_all(bytes)
-            .with_context(|| format!("write {}", tmp.display()))?;
+        body(&mut f)?;
         if durability == Durability::Durable {
             f.sync_all()
                 .with_context(|| format!("fsync {}", tmp.display()))?;
@@ -116,6 +125,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8], durability: Durability) -> Result
         let _ = fs::remove_file(&tmp);
     }
     written
+}
+
+/// The temporary name beside `path` that [`write_atomic_with`] renames.
+fn temporary(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp{}", std::process::id()))
 }
 // ANCHOR_END: write_atomic
 
@@ -174,6 +192,23 @@ mod tests {
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["record.json"]);
+    }
+
+    #[test]
+    fn a_stream_that_fails_half_way_leaves_the_old_file_and_no_temporary_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("image.tar");
+        fs::write(&path, b"old").unwrap();
+        let err = write_atomic_with(&path, Durability::Durable, |w| {
+            w.write_all(b"half a ta").unwrap();
+            anyhow::bail!("the layer went away")
+        })
+        .unwrap_err();
+        assert_eq!(err.to_string(), "the layer went away");
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        assert_eq!(fs::read_dir(tmp.path()).unwrap().count(), 1);
+        write_atomic_with(&path, Durability::Volatile, |w| Ok(w.write_all(b"new")?)).unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
     }
 
     #[test]
