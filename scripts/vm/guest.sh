@@ -1,0 +1,49 @@
+#!/bin/sh
+# The VM's init once its root is mounted (scripts/vm/init hands over here):
+# make the machine a student's machine would be, then run the job.
+#
+#   - pure cgroup v2: only the unified hierarchy is mounted, as systemd does
+#     on Debian 12, Ubuntu 22.04 and Fedora; the v1 controllers stay unbound,
+#     so every controller is available in v2;
+#   - the kernel's modules at /lib/modules/VERSION, loaded on demand;
+#   - an eth0 with an address and a default route, as a host has: a dummy
+#     device, so its packets go nowhere (the VM has no network device);
+#   - mydocker's roots and /tmp empty, whatever this machine holds in them.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/root/.cargo/bin
+export HOME=/root LC_ALL=C
+job=/mnt/vmjob
+
+mkdir -p /dev/pts /dev/shm
+mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
+[ -e /dev/ptmx ] || ln -s pts/ptmx /dev/ptmx
+mount -t tmpfs tmpfs /dev/shm
+mount -t tmpfs -o mode=755 tmpfs /run
+mount -t tmpfs -o mode=1777 tmpfs /tmp
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+for dir in /var/lib/mydocker /var/lib/mydocker-lab; do
+    mkdir -p "$dir"
+    mount -t tmpfs -o mode=700 tmpfs "$dir"
+done
+hostname vm
+ip link set lo up
+ip link add eth0 type dummy
+ip addr add 10.0.2.15/24 dev eth0
+ip link set eth0 up
+ip route add default via 10.0.2.2 dev eth0
+
+if [ "$mdvm_mode" = shell ]; then
+    cd "$mdvm_workspace"
+    echo "vm: $(uname -r), cgroup $(stat -fc %T /sys/fs/cgroup); poweroff -f to leave"
+    setsid -c /bin/bash -l </dev/ttyS0 >/dev/ttyS0 2>&1
+    poweroff -f
+fi
+
+set -a
+. "$job/env"
+set +a
+cd "$mdvm_workspace"
+status=0
+/bin/bash -c "$(cat "$job/cmd")" </dev/null || status=$?
+echo "$status" > "$job/status"
+sync
+poweroff -f
