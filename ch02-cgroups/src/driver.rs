@@ -88,10 +88,17 @@ impl SelfJoin {
     /// [`write()`] does, only in a test's temporary tree: the kernel puts it in
     /// every v1 cgroup).
     pub fn open(dirs: &[PathBuf]) -> Result<SelfJoin> {
+        SelfJoin::open_file(dirs, "tasks")
+    }
+
+    /// Opens `<dir>/<name>` in each of `dirs`: `tasks` moves the writing
+    /// thread, `cgroup.procs` (v1 or v2) the writing process with all its
+    /// threads, through the slower lock.
+    pub fn open_file(dirs: &[PathBuf], name: &str) -> Result<SelfJoin> {
         let files = dirs
             .iter()
             .map(|dir| {
-                let path = dir.join("tasks");
+                let path = dir.join(name);
                 OpenOptions::new()
                     .write(true)
                     .create(true)

@@ -123,6 +123,21 @@ impl Cgroups {
         }
     }
 
+    /// Files through which a process forked later moves itself in, opened
+    /// now, while `/sys/fs/cgroup` is still the host's: `mydocker exec`
+    /// opens them, enters the container, forks, and only the child writes
+    /// "0". The parent stays where it was, out of the container's memory
+    /// accounting, so an OOM kill inside never picks `mydocker exec` itself.
+    pub fn joiner(&self) -> Result<SelfJoin> {
+        let Some(driver) = &self.driver else {
+            bail!("join a cgroup that was never created");
+        };
+        match driver.self_join()? {
+            Some(files) => Ok(files),
+            None => SelfJoin::open_file(&driver.paths(), "cgroup.procs"),
+        }
+    }
+
     // ANCHOR: destroy
     /// Kills every process left in the cgroup and removes it, and its parent
     /// when no other container is in it. Whatever does not exist is skipped,

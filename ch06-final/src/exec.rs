@@ -5,15 +5,18 @@
 //!
 //! 1. find the container's process and hold it with a pidfd, checked
 //!    against the recorded start time (a recycled pid is refused);
-//! 2. join its cgroup: write our pid into `cgroup.procs`, so the command
-//!    counts against the container's limits;
+//! 2. open its cgroup's `cgroup.procs` (v1: `tasks`), while the host's
+//!    `/sys/fs/cgroup` is still in sight;
 //! 3. `setns(2)` into its IPC, UTS, network, PID and mount namespaces, all
 //!    at once through the pidfd, then take its root directory; with `-t`,
 //!    open the terminal from the container's `/dev/ptmx`, which is now ours;
 //! 4. `fork`: the PID namespace only applies to children (a process never
 //!    changes its own pid), so the command must be a new process;
-//! 5. in the child: the container's environment and working directory,
-//!    then chapter 1's `exec` (PATH lookup inside, 126 and 127).
+//! 5. in the child: write "0" into the open cgroup files, so the command
+//!    (and only it: not `mydocker exec`, which an OOM kill in there must
+//!    not pick) counts against the container's limits; then the container's
+//!    environment and working directory, and chapter 1's `exec` (PATH
+//!    lookup inside, 126 and 127).
 //!
 //! Joining a mount namespace is refused (EINVAL) to a process with more than
 //! one thread: the threads share one filesystem context (root, current
@@ -27,13 +30,14 @@ use anyhow::{Context, Result};
 use nix::fcntl::OFlag;
 use nix::sched::CloneFlags;
 use nix::sys::stat::Mode;
-use nix::unistd::{ForkResult, Pid, chroot, fchdir, fork};
+use nix::unistd::{ForkResult, chroot, fchdir, fork};
 
 use ch01_namespaces::exec::exec;
 use ch01_namespaces::signals;
 use ch01_namespaces::spec::Spec;
 use ch01_namespaces::tty::{self, Pty};
 use ch02_cgroups::Cgroups;
+use ch02_cgroups::driver::SelfJoin;
 use ch04_images::containers::Record;
 
 use crate::cli::ExecArgs;
@@ -59,7 +63,7 @@ pub fn exec_in(record: &Record, args: &ExecArgs) -> Result<i32> {
     // container's process, or there is none.
     let pidfd = PidFd::open(process)?.ok_or_else(not_running)?;
     let spec = spec_for(record, args)?;
-    enter(record, &pidfd)?;
+    let joiner = enter(record, &pidfd)?;
     // Opened now that our root is the container's: the terminal comes from
     // its own /dev/ptmx, so the command sees it as /dev/pts/N in there, as
     // the container's first process sees its own (chapter 1's tty module).
@@ -67,7 +71,7 @@ pub fn exec_in(record: &Record, args: &ExecArgs) -> Result<i32> {
         true => Some(Pty::open(tty::user_window_size())?),
         false => None,
     };
-    fork_and_wait(&spec, pty, args.interactive)
+    fork_and_wait(&spec, &joiner, pty, args.interactive)
 }
 
 /// The command's spec: the container's hostname, environment and working
@@ -93,8 +97,9 @@ fn spec_for(record: &Record, args: &ExecArgs) -> Result<Spec> {
     })
 }
 
-/// Takes the container's cgroup, namespaces and root for this process.
-fn enter(record: &Record, pidfd: &PidFd) -> Result<()> {
+/// Takes the container's namespaces and root for this process, and returns
+/// the open files through which the command will join its cgroup.
+fn enter(record: &Record, pidfd: &PidFd) -> Result<SelfJoin> {
     // The container's root, opened from the host's side before setns. The
     // root a setns into a mount namespace gives is the namespace's root
     // mount, which is the container's root only if the container's own
@@ -107,10 +112,9 @@ fn enter(record: &Record, pidfd: &PidFd) -> Result<()> {
         Mode::empty(),
     )
     .with_context(|| format!("open /proc/{}/root", pidfd.pid()))?;
-    let me = Pid::this();
-    Cgroups::for_container(&record.resources.cgroup_parent, &record.id)?
-        .join(me)
-        .with_context(|| format!("join the cgroup of container {}", record.name))?;
+    let joiner = Cgroups::for_container(&record.resources.cgroup_parent, &record.id)?
+        .joiner()
+        .with_context(|| format!("open the cgroup of container {}", record.name))?;
     nix::sched::setns(pidfd.as_fd(), namespaces()).map_err(|e| match e {
         nix::errno::Errno::ESRCH => anyhow::anyhow!("container {} is not running", record.name),
         e => anyhow::anyhow!(
@@ -121,21 +125,30 @@ fn enter(record: &Record, pidfd: &PidFd) -> Result<()> {
     })?;
     fchdir(&root).context("fchdir to the container's root")?;
     chroot(".").context("chroot to the container's root")?;
-    Ok(())
+    Ok(joiner)
 }
 
 /// Forks the command (the PID namespace applies to children only), relays
 /// signals and the terminal, and returns its exit code.
-fn fork_and_wait(spec: &Spec, pty: Option<Pty>, interactive: bool) -> Result<i32> {
+fn fork_and_wait(
+    spec: &Spec,
+    joiner: &SelfJoin,
+    pty: Option<Pty>,
+    interactive: bool,
+) -> Result<i32> {
     // SAFETY: single-threaded (setns of a mount namespace just proved it).
     match unsafe { fork() }.context("fork the command")? {
         ForkResult::Child => {
-            let code = match &pty {
-                Some(pty) => match tty::make_controlling(pty.slave.as_raw_fd()) {
+            let joined = joiner
+                .join()
+                .context("join the container's cgroup (write 0)");
+            let code = match (joined, &pty) {
+                (Err(err), _) => Some((125, format!("{err:#}"))),
+                (Ok(()), Some(pty)) => match tty::make_controlling(pty.slave.as_raw_fd()) {
                     Ok(()) => None,
                     Err(err) => Some((125, format!("{err:#}"))),
                 },
-                None => None,
+                (Ok(()), None) => None,
             };
             let (code, message) = code.unwrap_or_else(|| {
                 let failure = exec(spec);
