@@ -33,9 +33,25 @@ fn sh(parent: &Parent, limits: &[&str], script: &str) -> (i32, String, String) {
     )
 }
 
-/// The container's directory in a v1 hierarchy, found from inside.
-const MY_MEMORY_CGROUP: &str =
-    "/sys/fs/cgroup/memory$(grep :memory: /proc/self/cgroup | cut -d: -f3)";
+/// A shell function for scripts inside the container: `cg CONTROLLER`
+/// prints the container's own directory for it, found from
+/// `/proc/self/cgroup`: in that controller's v1 hierarchy (a line
+/// `4:memory:/parent/id`), else in the unified one (`0::/parent/id`).
+const CG: &str = r#"cg() { l=$(grep -E "^[0-9]+:([^:]*,)?$1(,[^:]*)?:" /proc/self/cgroup); if [ -n "$l" ]; then echo "/sys/fs/cgroup/$1${l#*:*:}"; else l=$(grep '^0::' /proc/self/cgroup); echo "/sys/fs/cgroup${l#0::}"; fi; }; "#;
+
+/// True on a pure cgroup v2 host (Debian 12, Ubuntu 22.04, Fedora; the
+/// test VM): the unified hierarchy is mounted at `/sys/fs/cgroup` itself.
+fn pure_v2() -> bool {
+    std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists()
+}
+
+/// The name of a file that v1 and v2 spell differently: the memory limit
+/// (`memory.limit_in_bytes`, `memory.max`), the OOM record
+/// (`memory.oom_control`, `memory.events`: both have an `oom_kill N` line),
+/// the CPU share (`cpu.shares`, `cpu.weight`).
+fn file(v1: &'static str, v2: &'static str) -> &'static str {
+    if pure_v2() { v2 } else { v1 }
+}
 
 fn assert_nothing_left(parent: &Parent) {
     assert_eq!(parent.leftovers(), Vec::<std::path::PathBuf>::new());
@@ -49,16 +65,17 @@ fn memory_hog_is_oom_killed() {
     let parent = Parent::new("oom");
     // The shell itself holds the 64 MiB, so the OOM killer picks it: PID 1
     // of the container dies of SIGKILL, which Docker reports as 137.
-    let (code, _, stderr) = sh(&parent, &["-m", "16m"], "a=$(yes | head -c 64M)");
-    assert_eq!(code, 137, "stderr: {stderr}");
+    let (code, stdout, stderr) = sh(&parent, &["-m", "16m"], "a=$(yes | head -c 64M)");
+    assert_eq!(code, 137, "stdout: {stdout} stderr: {stderr}");
 
     // The same hog in a child shell: the outer shell survives and reads the
     // memory cgroup's record of the kill before the cgroup is removed. The
     // hog raises its own oom_score_adj (raising needs no privilege), so the
     // OOM killer picks it and never the outer shell.
     let script = format!(
-        "sh -c 'echo 1000 > /proc/self/oom_score_adj; a=$(yes | head -c 64M)'; echo inner=$?; \
-         cat {MY_MEMORY_CGROUP}/memory.oom_control"
+        "{CG}sh -c 'echo 1000 > /proc/self/oom_score_adj; a=$(yes | head -c 64M)'; echo inner=$?; \
+         cat $(cg memory)/{}",
+        file("memory.oom_control", "memory.events")
     );
     let (code, stdout, stderr) = sh(&parent, &["-m", "16m"], &script);
     assert_eq!(code, 0, "stderr: {stderr}");
@@ -79,7 +96,8 @@ fn small_allocation_fits_under_the_limit() {
     }
     let parent = Parent::new("fits");
     let script = format!(
-        "a=$(yes | head -c 4M); echo ${{#a}}; cat {MY_MEMORY_CGROUP}/memory.limit_in_bytes"
+        "{CG}a=$(yes | head -c 4M); echo ${{#a}}; cat $(cg memory)/{}",
+        file("memory.limit_in_bytes", "memory.max")
     );
     let (code, stdout, stderr) = sh(&parent, &["-m", "16m"], &script);
     assert_eq!(code, 0, "stderr: {stderr}");
@@ -97,10 +115,10 @@ fn memory_swap_allows_swap_beside_the_memory_limit() {
     }
     let parent = Parent::new("swap");
     let script = format!(
-        "if grep -q :memory: /proc/self/cgroup; then cat {MY_MEMORY_CGROUP}/memory.memsw.limit_in_bytes; \
-         else cat /sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup)/memory.swap.max; fi"
+        "{CG}cat $(cg memory)/{}",
+        file("memory.memsw.limit_in_bytes", "memory.swap.max")
     );
-    let v1 = std::path::Path::new("/sys/fs/cgroup/memory").is_dir();
+    let v1 = !pure_v2();
     let (code, stdout, stderr) = sh(&parent, &["-m", "64m", "--memory-swap", "96m"], &script);
     if stderr.contains("needs swap accounting") {
         // A kernel without swap accounting: refused, with the file named.
@@ -146,11 +164,12 @@ fn cpu_quota_throttles_a_busy_loop() {
     let parent = Parent::new("cpus");
     // A 2 s busy loop, then the shell prints its children's CPU time (fields
     // 16 and 17 of /proc/PID/stat, in clock ticks) and the throttling record.
-    let script = "timeout 2 sh -c 'while :; do :; done'; \
-                  echo stat $(cat /proc/$$/stat); \
-                  cat /sys/fs/cgroup/cpu$(grep :cpu: /proc/self/cgroup | cut -d: -f3)/cpu.stat";
+    let script = format!(
+        "{CG}timeout 2 sh -c 'while :; do :; done'; \
+         echo stat $(cat /proc/$$/stat); cat $(cg cpu)/cpu.stat"
+    );
     let started = Instant::now();
-    let (code, stdout, stderr) = sh(&parent, &["--cpus", "0.2"], script);
+    let (code, stdout, stderr) = sh(&parent, &["--cpus", "0.2"], &script);
     let wall = started.elapsed().as_secs_f64();
     assert_eq!(code, 0, "stderr: {stderr}");
 
@@ -215,10 +234,12 @@ fn seed_cpushare_sets_the_weight() {
         return;
     }
     let parent = Parent::new("shares");
-    let script = "cat /sys/fs/cgroup/cpu$(grep :cpu: /proc/self/cgroup | cut -d: -f3)/cpu.shares";
-    // The seed's spelling, rewritten to --cpushare by chapter 1's dialect.
-    let (code, stdout, stderr) = sh(&parent, &["-cpushare", "512"], script);
-    assert_eq!((code, stdout.as_str()), (0, "512\n"), "stderr: {stderr}");
+    let script = format!("{CG}cat $(cg cpu)/{}", file("cpu.shares", "cpu.weight"));
+    // The seed's spelling, rewritten to --cpushare by chapter 1's dialect;
+    // v2 scales the share to a weight (1024 is 100).
+    let (code, stdout, stderr) = sh(&parent, &["-cpushare", "512"], &script);
+    let want = file("512\n", "50\n");
+    assert_eq!((code, stdout.as_str()), (0, want), "stderr: {stderr}");
     assert_nothing_left(&parent);
 }
 
@@ -250,7 +271,12 @@ fn container_is_in_its_own_cgroup_until_it_exits() {
         }
     }
     seen.sort();
-    assert_eq!(seen, ["cpu", "cpuset", "memory", "pids"], "{stdout}");
+    // v1: one line per hierarchy; v2: the single unified line, `0::`.
+    let want: &[&str] = match pure_v2() {
+        false => &["cpu", "cpuset", "memory", "pids"],
+        true => &[""],
+    };
+    assert_eq!(seen, want, "{stdout}");
     let id = id.expect("an id");
     assert_eq!(cgroup_dirs_named(id), Vec::<std::path::PathBuf>::new());
     assert_nothing_left(&parent);
@@ -279,10 +305,11 @@ fn a_failed_start_leaves_no_cgroup() {
     assert_eq!(out.status.code(), Some(125), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("cpuset.cpus"), "{stderr}");
-    assert!(stderr.contains(&format!(
-        "write \"99\" to /sys/fs/cgroup/cpuset/{}/",
-        parent.name
-    )));
+    let dir = file("/sys/fs/cgroup/cpuset", "/sys/fs/cgroup");
+    assert!(
+        stderr.contains(&format!("write \"99\" to {dir}/{}/", parent.name)),
+        "{stderr}"
+    );
     assert_nothing_left(&parent);
 }
 
@@ -325,7 +352,10 @@ fn interactive_shell_with_a_memory_limit() {
         return;
     }
     let parent = Parent::new("tty");
-    let input = format!("echo hi-$((6*7)); cat {MY_MEMORY_CGROUP}/memory.limit_in_bytes; exit 3\n");
+    let input = format!(
+        "{CG}echo hi-$((6*7)); cat $(cg memory)/{}; exit 3\n",
+        file("memory.limit_in_bytes", "memory.max")
+    );
     let out = run(&parent)
         .args(["-ti", "-m", "100m", "/bin/sh"])
         .write_stdin(input)
