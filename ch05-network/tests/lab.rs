@@ -388,6 +388,7 @@ fn forward_drop_needs_the_faq_rules() {
     if !testkit::require_root("forward_drop_needs_the_faq_rules") {
         return;
     }
+    testkit::lab::need_br_netfilter();
     let f = Fixture::new();
     f.lab
         .sh_ok("iptables -P FORWARD DROP && sysctl -qw net.bridge.bridge-nf-call-iptables=1");

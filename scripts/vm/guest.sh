@@ -8,7 +8,8 @@
 #   - the kernel's modules at /lib/modules/VERSION, loaded on demand;
 #   - an eth0 with an address and a default route, as a host has: a dummy
 #     device, so its packets go nowhere (the VM has no network device);
-#   - mydocker's roots and /tmp empty, whatever this machine holds in them.
+#   - mydocker's roots, /tmp and /var/tmp empty tmpfs (an overlay upper
+#     directory may not be on the overlayfs that is the VM's root).
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/root/.cargo/bin
 export HOME=/root LC_ALL=C
 job=/mnt/vmjob
@@ -20,7 +21,7 @@ mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs -o mode=755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
-for dir in /var/lib/mydocker /var/lib/mydocker-lab; do
+for dir in /var/lib/mydocker /var/lib/mydocker-lab /var/tmp; do
     mkdir -p "$dir"
     mount -t tmpfs -o mode=700 tmpfs "$dir"
 done
@@ -41,6 +42,12 @@ fi
 set -a
 . "$job/env"
 set +a
+# The tests' own mydocker roots (testkit) hold overlay upper directories,
+# which overlayfs refuses on an overlayfs (the VM's root): give them a tmpfs.
+if [ -n "${CARGO_TARGET_DIR:-}" ]; then
+    mkdir -p "$CARGO_TARGET_DIR/testkit"
+    mount -t tmpfs -o mode=755 tmpfs "$CARGO_TARGET_DIR/testkit"
+fi
 cd "$mdvm_workspace"
 status=0
 /bin/bash -c "$(cat "$job/cmd")" </dev/null || status=$?

@@ -181,3 +181,24 @@ impl Drop for Lab {
 fn run(cmd: &mut Command) -> Output {
     cmd.output().unwrap_or_else(|e| panic!("run {cmd:?}: {e}"))
 }
+
+/// Makes sure the kernel shows bridged frames to iptables can be switched
+/// on: `/proc/sys/net/bridge` exists only once the `br_netfilter` module
+/// is loaded. Kernels that build it in have it from boot; Debian's and
+/// Ubuntu's stock kernels load it only when asked (Docker asks at start),
+/// so the FORWARD FAQ's test asks too, and panics naming the module when
+/// it cannot be loaded.
+pub fn need_br_netfilter() {
+    if std::path::Path::new("/proc/sys/net/bridge").is_dir() {
+        return;
+    }
+    let loaded = std::process::Command::new("modprobe")
+        .arg("br_netfilter")
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        loaded && std::path::Path::new("/proc/sys/net/bridge").is_dir(),
+        "this test needs the br_netfilter module (/proc/sys/net/bridge is missing): \
+         modprobe br_netfilter failed; load it, or build a kernel with CONFIG_BRIDGE_NETFILTER"
+    );
+}

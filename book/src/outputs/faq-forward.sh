@@ -1,6 +1,7 @@
 #!/bin/sh
 # FAQ (networking): FORWARD policy DROP, and its three fixes.
 # ANCHOR: setup
+[ -d /proc/sys/net/bridge ] || modprobe br_netfilter
 mydocker network create --driver bridge --subnet 192.168.10.1/24 testbridge
 mydocker run -d --name d1 -net testbridge busybox sleep 3600
 mydocker run -d --name d2 -net testbridge busybox sleep 3600

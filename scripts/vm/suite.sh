@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# The VM suite: what only a student's kind of machine can show, run inside
+# the test VM (scripts/vm.sh run scripts/vm/suite.sh; `make vm-test`).
+#
+#   cgroup-v2   chapter 2's tests (OOM kill, memory.events, cpu.max and
+#               cpu.stat throttling, cpuset, pids.max, cgroup.kill) on pure v2
+#   limits      the final mydocker with limits on v2: 137, cpu.max, cpuset,
+#               pids.max, and no cgroup left after rm -f
+#   network     chapter 5's lab tests with modules loaded on demand
+#   faq-forward the FORWARD FAQ's recorded lab, replayed and compared
+#
+# Every part runs even when an earlier one fails; the suite fails if any did.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+export MYDOCKER_NO_SKIP=1
+failed=()
+
+part() {
+    local name=$1
+    shift
+    echo "=== vm-test: $name"
+    if "$@"; then echo "=== vm-test: $name ok"; else echo "=== vm-test: $name FAILED"; failed+=("$name"); fi
+}
+
+cgroups_left() {
+    find /sys/fs/cgroup -mindepth 1 -type d | grep -v -e '^/sys/fs/cgroup/init$' || true
+}
+
+# The final mydocker with limits, checked in the kernel's own files.
+limits() (
+    set -e
+    md=./bin/mydocker
+    before=$(cgroups_left)
+    code=0
+    $md run --rm -m 32m busybox sh -c 'a=$(yes | head -c 100000000); echo survived' || code=$?
+    [ "$code" = 137 ] || { echo "100 MB in 32m: exit $code, not 137"; exit 1; }
+    id=$($md run -d --name lim --cpus 0.5 --cpuset-cpus 0 --pids-limit 20 busybox sleep 600)
+    dir=/sys/fs/cgroup/mydocker/$id
+    [ "$(cat "$dir/cpu.max")" = "50000 100000" ] || { echo "cpu.max: $(cat "$dir/cpu.max")"; exit 1; }
+    [ "$(cat "$dir/cpuset.cpus")" = 0 ] || { echo "cpuset.cpus: $(cat "$dir/cpuset.cpus")"; exit 1; }
+    [ "$(cat "$dir/pids.max")" = 20 ] || { echo "pids.max: $(cat "$dir/pids.max")"; exit 1; }
+    # Throttling: a busy loop for a second at half a CPU.
+    $md exec lim timeout 1 sh -c 'while :; do :; done' || true
+    throttled=$(awk '$1 == "nr_throttled" { print $2 }' "$dir/cpu.stat")
+    [ "${throttled:-0}" -gt 0 ] || { echo "not throttled: $(cat "$dir/cpu.stat")"; exit 1; }
+    # Forks past the limit fail inside.
+    out=$($md exec lim sh -c 'for i in $(seq 30); do sleep 60 & done 2>&1; echo done' 2>&1 || true)
+    echo "$out" | grep -qi "fork\|resource" || { echo "pids limit not enforced: $out"; exit 1; }
+    $md rm -f lim >/dev/null
+    [ ! -e "$dir" ] || { echo "$dir left after rm -f"; exit 1; }
+    [ "$(cgroups_left)" = "$before" ] || { echo "cgroups left: $(cgroups_left)"; exit 1; }
+)
+
+part cgroup-v2 cargo test -q -p ch02-cgroups
+part limits limits
+part network cargo test -q -p ch05-network --test lab
+part faq-forward scripts/book-outputs.sh --check faq-forward
+
+left=$(cgroups_left)
+if [ -n "$left" ]; then echo "vm-test: left under /sys/fs/cgroup: $left"; failed+=(cgroups-left); fi
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "vm-test: FAILED: ${failed[*]}"
+    exit 1
+fi
+echo "vm-test: every part passed"
