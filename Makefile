@@ -10,9 +10,10 @@
 #
 # The seed's walkthrough (add LAB=1 to run it inside a lab network namespace
 # instead of the machine's own, with records under /var/lib/mydocker-lab):
-#   make net        network testbridge, gateway 192.168.10.1
+#   make net        network testbridge, gateway 192.168.10.1 (says first what it changes)
 #   make d1         interactive container 192.168.10.2, -p 81:81
 #   make d2         interactive container 192.168.10.3, -p 82:82
+#   make net-down   removes testbridge, its bridge and rules; ip_forward as it was
 #   make lab        create the lab (LAB_NAME, default mdlab); make lab-down removes it
 #
 # Everything that needs root checks for it; as a normal user `make test` runs
@@ -28,13 +29,22 @@ APT_PACKAGES := busybox-static iptables iproute2 util-linux procps kmod skopeo u
 ROOT         := $(shell id -u)
 
 LAB_NAME     ?= mdlab
+LAB_ROOT     ?= /var/lib/mydocker-lab
 ifeq ($(LAB),1)
-MD := scripts/lab.sh exec $(LAB_NAME) env MYDOCKER_ROOT=/var/lib/mydocker-lab ./bin/mydocker
+# Runs a command inside the lab's network namespace.
+IN_NS := scripts/lab.sh exec $(LAB_NAME)
+MD := $(IN_NS) env MYDOCKER_ROOT=$(LAB_ROOT) ./bin/mydocker
+WHERE := the lab network namespace $(LAB_NAME) (not this machine's own)
 else
+IN_NS :=
 MD := ./bin/mydocker
+WHERE := THIS MACHINE's own network (add LAB=1 to use a lab namespace instead)
 endif
+# The seed's network.
+NET_NAME     := testbridge
+NET_SUBNET   := 192.168.10.1/24
 
-.PHONY: all build init deps demo test test-unit lint doc book book-check clean lab lab-down net d1 d2 book-outputs bench
+.PHONY: all build init deps demo test test-unit test-scripts lint doc book book-check clean lab lab-down net net-down d1 d2 book-outputs bench
 
 all: build
 
@@ -90,7 +100,16 @@ book-check:
 book-outputs: build init
 	scripts/book-outputs.sh
 
-test: deps lint test-unit doc book-check
+# The root tests written in shell (scripts/tests/*.sh, lib.sh is theirs):
+# each runs in namespaces it creates; as a normal user each says why it skips.
+test-scripts: build
+	@for t in scripts/tests/*.sh; do \
+		[ "$$(basename $$t)" = lib.sh ] && continue; \
+		echo "=== $$t"; \
+		CARGO_TARGET_DIR=$(TARGET_DIR) "$$t" || exit 1; \
+	done
+
+test: deps lint test-unit test-scripts doc book-check
 	@echo "make test: all checks passed"
 
 book:
@@ -106,8 +125,32 @@ lab:
 lab-down:
 	scripts/lab.sh down $(LAB_NAME)
 
+# What `network create` changes, said before it does it: the bridge
+# (ch05-network/src/netlink.rs), ip_forward (network.rs) and mydocker's
+# chains (iptables/rules.rs). `make net-down` gives all of it back: the first
+# network writes down what it found (host.rs) and the last one's removal
+# restores it.
 net: build $(if $(filter 1,$(LAB)),lab)
-	$(MD) network create --driver bridge --subnet 192.168.10.1/24 testbridge
+	@fwd=$$($(IN_NS) cat /proc/sys/net/ipv4/ip_forward); \
+	echo "make net changes $(WHERE):"; \
+	echo "  bridge    $(NET_NAME) with address $(NET_SUBNET), up"; \
+	echo "  sysctl    net.ipv4.ip_forward=1 (it is $$fwd now)"; \
+	echo "  iptables  nat: chain MYDOCKER (published ports) from PREROUTING and OUTPUT,"; \
+	echo "            chain MYDOCKER-POSTROUTING (MASQUERADE of what leaves the subnet) from POSTROUTING;"; \
+	echo "            filter: chain MYDOCKER-FORWARD (ACCEPT in and out of $(NET_NAME)) from FORWARD"; \
+	echo "make $(if $(filter 1,$(LAB)),LAB=1 )net-down undoes all of it (ip_forward back to $$fwd)."
+	$(MD) network create --driver bridge --subnet $(NET_SUBNET) $(NET_NAME)
+
+# Removes the network with its bridge and rules; the last network's removal
+# puts ip_forward (and iptables' tables) back as the first one found them.
+net-down: build
+	@if [ "$(LAB)" = 1 ] && ! ip netns list | awk '{print $$1}' | grep -qx '$(LAB_NAME)'; then \
+		echo "no lab $(LAB_NAME): nothing to undo"; \
+	elif $(MD) network ls -q | grep -qx '$(NET_NAME)'; then \
+		$(MD) network rm $(NET_NAME); \
+	else \
+		echo "no network $(NET_NAME): nothing to undo"; \
+	fi
 
 d1:
 	$(MD) run -ti -net testbridge -p 81:81 busybox sh
