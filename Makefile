@@ -122,8 +122,28 @@ bench: deps
 lab:
 	scripts/lab.sh up $(LAB_NAME)
 
+# Leaves nothing of the lab: its containers are removed first (each lives in
+# a network namespace of its own, which the lab's removal would not reach,
+# and holds a cgroup, mounts and a veth), then its networks, then the two
+# namespaces, and last the records under $(LAB_ROOT), so that the next
+# `make LAB=1 net` starts afresh. The records go only when nothing is
+# mounted under them any more.
 lab-down:
+	@if [ -x ./bin/mydocker ] && ip netns list | awk '{print $$1}' | grep -qx '$(LAB_NAME)'; then \
+		md="scripts/lab.sh exec $(LAB_NAME) env MYDOCKER_ROOT=$(LAB_ROOT) ./bin/mydocker"; \
+		ids=$$($$md ps -aq 2>/dev/null); \
+		if [ -n "$$ids" ]; then $$md rm -f $$ids; fi; \
+		nets=$$($$md network ls -q 2>/dev/null); \
+		if [ -n "$$nets" ]; then $$md network rm $$nets; fi; \
+	fi
 	scripts/lab.sh down $(LAB_NAME)
+	@if [ -d '$(LAB_ROOT)' ]; then \
+		if awk '{print $$5}' /proc/self/mountinfo | grep -q '^$(LAB_ROOT)/'; then \
+			echo "lab-down: still mounted under $(LAB_ROOT), records kept:"; \
+			awk '{print "  " $$5}' /proc/self/mountinfo | grep '$(LAB_ROOT)/'; exit 1; \
+		fi; \
+		echo "removing the lab's records in $(LAB_ROOT)"; rm -rf '$(LAB_ROOT)'; \
+	fi
 
 # What `network create` changes, said before it does it: the bridge
 # (ch05-network/src/netlink.rs), ip_forward (network.rs) and mydocker's
