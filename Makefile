@@ -24,8 +24,11 @@ CARGO        ?= cargo
 TARGET_DIR   ?= $(CURDIR)/target
 export CARGO_TARGET_DIR := $(TARGET_DIR)
 IMAGE_TAR    ?= /root/busybox.tar
-# Debian packages the chapters and their tests use.
-APT_PACKAGES := busybox-static iptables iproute2 util-linux procps kmod skopeo umoci python3 attr jq
+# Debian packages the chapters, their tests and the walkthrough use (telnet
+# and nc are typed on the host in the seed's walkthrough); qemu-system-x86
+# runs the test VM.
+APT_PACKAGES := busybox-static iptables iproute2 util-linux procps kmod skopeo umoci python3 attr jq \
+                telnet netcat-openbsd qemu-system-x86
 ROOT         := $(shell id -u)
 
 LAB_NAME     ?= mdlab
@@ -54,16 +57,21 @@ build:
 	@if [ -x $(TARGET_DIR)/debug/mydocker ]; then cp $(TARGET_DIR)/debug/mydocker bin/mydocker; fi
 	@if [ -d $(TARGET_DIR)/debug/man ]; then cp -r $(TARGET_DIR)/debug/man $(TARGET_DIR)/debug/completions bin/; fi
 
-# Installs the Debian packages that are missing (root only; otherwise lists them).
+# Installs the Debian packages that are missing (root only; otherwise lists
+# them). apt's own output shows, so a slow `apt-get update` reads as work,
+# not as a hang.
 deps:
 	@missing=""; for p in $(APT_PACKAGES); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$(ROOT)" != 0 ]; then echo "missing packages:$$missing (run as root, or apt-get install them)"; exit 0; fi; \
-	echo "installing:$$missing"; \
 	export DEBIAN_FRONTEND=noninteractive; \
-	apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null
+	echo "missing packages:$$missing"; \
+	echo "updating package lists (apt-get update)..."; \
+	apt-get update && \
+	echo "installing:$$missing" && \
+	apt-get install -y --no-install-recommends $$missing
 
 # The seed keeps its image tars in /root; chapter 3 onward find busybox there.
 init: deps
