@@ -47,9 +47,25 @@ endif
 NET_NAME     := testbridge
 NET_SUBNET   := 192.168.10.1/24
 
-.PHONY: all build init deps demo test test-unit test-scripts lint doc book book-check clean lab lab-down net net-down d1 d2 book-outputs bench
+# Before anything builds: cargo and a rustc new enough for edition 2024
+# (scripts/check-rust.sh), or one line saying how to get them and a stop,
+# rather than pages of a too old compiler's errors. Checked when the Makefile
+# is read, for every goal but those that need no Rust.
+NO_RUST_GOALS := deps init lab lab-down d1 d2 clean check-rust
+ifneq ($(filter-out $(NO_RUST_GOALS),$(or $(MAKECMDGOALS),all)),)
+RUST_PROBLEM := $(shell CARGO=$(firstword $(CARGO)) scripts/check-rust.sh 2>&1)
+ifneq ($(RUST_PROBLEM),)
+$(error $(RUST_PROBLEM))
+endif
+endif
+
+.PHONY: all check-rust build init deps demo test test-unit test-scripts lint doc book book-check clean lab lab-down net net-down d1 d2 book-outputs bench
 
 all: build
+
+# Says whether cargo and rustc are there and new enough (exit 1 if not).
+check-rust:
+	@CARGO=$(firstword $(CARGO)) scripts/check-rust.sh
 
 build:
 	$(CARGO) build --workspace --all-targets
