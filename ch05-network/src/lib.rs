@@ -18,15 +18,18 @@
 //! 4. [`netlink`]: bridges, veth pairs, addresses and routes through rtnetlink.
 //! 5. [`iptables`]: NAT and forwarding rules in mydocker's own chains.
 //! 6. [`network`]: `network create`, `ls` and `rm`.
-//! 7. [`files`]: the container's `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`.
-//! 8. [`hook`]: the [`hook::Network`] hook that wires a container in, and
+//! 7. [`host`]: what the first network finds in the host's namespace
+//!    (forwarding, iptables tables), given back by the last one's removal.
+//! 8. [`files`]: the container's `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`.
+//! 9. [`hook`]: the [`hook::Network`] hook that wires a container in, and
 //!    [`hook::release_container`] that unwires it (for `rm`, with
 //!    [`hook::removal`]).
-//! 9. [`cli`]: the options and commands.
+//! 10. [`cli`]: the options and commands.
 
 pub mod cli;
 pub mod files;
 pub mod hook;
+pub mod host;
 pub mod ipam;
 pub mod iptables;
 pub mod netlink;

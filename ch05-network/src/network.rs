@@ -5,12 +5,12 @@
 //! chains. Creating one makes all three, in that order of checking and the
 //! reverse order of undoing: if any step fails, what was made is removed.
 
-use std::fs;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use ch03_overlayfs::storage::clock::now_rfc3339;
 
+use crate::host;
 use crate::ipam::{Ipam, Subnet};
 use crate::iptables::{Iptables, Rule, Save, desired_rules};
 use crate::netlink;
@@ -18,9 +18,6 @@ use crate::state::{Durability, Locked, NetworkRecord, Store};
 
 /// The only driver this chapter knows.
 pub const BRIDGE_DRIVER: &str = "bridge";
-
-/// Where the kernel's IPv4 forwarding switch lives (per network namespace).
-const IP_FORWARD: &str = "/proc/sys/net/ipv4/ip_forward";
 
 /// Checks a network name the way Docker does: a letter or digit, then
 /// letters, digits, `_`, `.` and `-`. `none` and `host` mean other things to
@@ -82,9 +79,8 @@ pub fn sync_rules_from(previous: &[Rule], desired: &[Rule], saved: Option<Save>)
 /// container sends to another network. The switch belongs to the current
 /// network namespace.
 pub fn enable_ip_forward() -> Result<()> {
-    let now = fs::read_to_string(IP_FORWARD).with_context(|| format!("read {IP_FORWARD}"))?;
-    if now.trim() != "1" {
-        fs::write(IP_FORWARD, "1\n").with_context(|| format!("write {IP_FORWARD}"))?;
+    if !host::ip_forward()? {
+        host::set_ip_forward(true)?;
     }
     Ok(())
 }
@@ -126,18 +122,30 @@ pub fn create(root: &Path, name: &str, driver: &str, subnet: &str) -> Result<Net
         bridge,
         created: now_rfc3339(),
     };
-    netlink::create_bridge(&record.bridge, subnet.gateway, subnet.prefix_len())?;
-    let result = (|| {
-        locked.save_ipam(name, &Ipam::new(&subnet), Durability::Durable)?;
-        locked.save_network(&record)?;
-        enable_ip_forward()?;
-        sync_rules(&locked)
-    })();
+    // The first network writes down what it finds, for the last one's
+    // removal to give back.
+    let first = locked.networks()?.is_empty() && host::note_before(&locked)?;
+    let result = netlink::create_bridge(&record.bridge, subnet.gateway, subnet.prefix_len())
+        .and_then(|()| {
+            let made = (|| {
+                locked.save_ipam(name, &Ipam::new(&subnet), Durability::Durable)?;
+                locked.save_network(&record)?;
+                enable_ip_forward()?;
+                sync_rules(&locked)
+            })();
+            if made.is_err() {
+                // Undo in reverse: records, then the rules they produced,
+                // then the bridge.
+                let _ = locked.remove_network(name);
+                let _ = sync_rules(&locked);
+                let _ = netlink::delete_link(&record.bridge);
+            }
+            made
+        });
     if let Err(err) = result {
-        // Undo in reverse: records, then the rules they produced, then the bridge.
-        let _ = locked.remove_network(name);
-        let _ = sync_rules(&locked);
-        let _ = netlink::delete_link(&record.bridge);
+        if first {
+            let _ = host::give_back(&locked);
+        }
         return Err(err);
     }
     Ok(record)
@@ -172,7 +180,12 @@ pub fn remove(root: &Path, name: &str) -> Result<()> {
     locked.remove_network(name)?;
     let rules = sync_rules(&locked);
     let bridge = netlink::delete_link(&record.bridge).map(drop);
-    rules.and(bridge)
+    rules.and(bridge)?;
+    // The last network gives the namespace back as the first found it.
+    if locked.networks()?.is_empty() {
+        host::give_back(&locked)?;
+    }
+    Ok(())
 }
 // ANCHOR_END: remove
 

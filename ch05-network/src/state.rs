@@ -6,6 +6,7 @@
 //!     <name>.json               one network: subnet, gateway, bridge (NetworkRecord)
 //!     ipam/<name>.json          its addresses and their containers (Ipam)
 //!     endpoints/<id>.json       one container's attachment: address, veth, ports (Endpoint)
+//!     host/before.json          the namespace before the first network (host::Before)
 //! ```
 //!
 //! Every file follows chapter 3's storage rules
@@ -28,6 +29,7 @@ use ipnet::Ipv4Net;
 use nix::fcntl::Flock;
 use serde::{Deserialize, Serialize};
 
+use crate::host::Before;
 use crate::ipam::{Ipam, Subnet};
 use crate::ports::PortMapping;
 
@@ -222,6 +224,29 @@ impl Locked {
     pub fn remove_endpoint(&self, id: &str) -> Result<()> {
         check_file_name(id)?;
         remove_file(&self.endpoint_path(id))
+    }
+
+    fn before_path(&self) -> PathBuf {
+        self.dir.join("host").join("before.json")
+    }
+
+    /// What the namespace was like before the first network, if that was
+    /// written down ([`crate::host::note_before`]).
+    pub fn before(&self) -> Result<Option<Before>> {
+        read_json(&self.before_path())
+    }
+
+    /// Writes it, durably: the networks it belongs to outlive a reboot.
+    pub fn save_before(&self, before: &Before) -> Result<()> {
+        write_json(&self.before_path(), before, Durability::Durable)
+    }
+
+    /// Forgets it (absent is fine).
+    pub fn remove_before(&self) -> Result<()> {
+        remove_file(&self.before_path())?;
+        // Empty now; a failure only leaves an empty directory.
+        let _ = fs::remove_dir(self.dir.join("host"));
+        Ok(())
     }
 }
 

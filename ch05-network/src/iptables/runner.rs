@@ -35,6 +35,11 @@ impl Iptables {
     /// The current state of mydocker's chains: runs `iptables-save` and
     /// reads them out of its answer.
     pub fn current(&self) -> Result<BTreeMap<Table, TableState>> {
+        Ok(parse_save(&self.save_text()?))
+    }
+
+    /// What `iptables-save` prints: every table and rule of the namespace.
+    pub fn save_text(&self) -> Result<String> {
         let command = format!("{}-save", self.program);
         let out = Command::new(&command)
             .stdin(Stdio::null())
@@ -43,7 +48,24 @@ impl Iptables {
         if !out.status.success() {
             bail!("{command} failed: {}", first_line(&out.stderr));
         }
-        Ok(parse_save(&String::from_utf8_lossy(&out.stdout)))
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Removes whole `tables`, which the caller found empty (only built-in
+    /// chains, policy ACCEPT, no rule). Without `--noflush`,
+    /// `iptables-restore` replaces each table it is given by what the
+    /// script declares, here nothing: the nf_tables backend deletes the
+    /// table, the legacy backend (whose tables live as long as the
+    /// namespace) leaves an empty one, which is what it had.
+    pub fn remove_tables(&self, tables: &[Table]) -> Result<()> {
+        if tables.is_empty() {
+            return Ok(());
+        }
+        let script: String = tables
+            .iter()
+            .map(|t| format!("*{}\nCOMMIT\n", t.as_str()))
+            .collect();
+        self.spawn_restore(&["-w"], &script)?.finish()
     }
 
     /// Runs [`Iptables::current`] on a thread of its own and returns at
@@ -125,11 +147,18 @@ impl Iptables {
     /// Starts `iptables-restore --noflush`, gives it all of `script`, and
     /// returns without waiting for it to exit.
     fn start_restore(&self, script: &str) -> Result<Restore> {
-        let command = format!("{}-restore", self.program);
         // -w waits for the xtables lock that other iptables users (a
-        // firewall daemon, another container engine) hold while they work.
+        // firewall daemon, another container engine) hold while they work;
+        // --noflush leaves every chain the script does not name alone.
+        self.spawn_restore(&["-w", "--noflush"], script)
+    }
+
+    /// Starts `iptables-restore ARGS`, gives it all of `script`, and
+    /// returns without waiting for it to exit.
+    fn spawn_restore(&self, args: &[&str], script: &str) -> Result<Restore> {
+        let command = format!("{}-restore", self.program);
         let mut child = Command::new(&command)
-            .args(["-w", "--noflush"])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
