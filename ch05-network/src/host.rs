@@ -63,7 +63,7 @@ pub fn set_ip_forward(on: bool) -> Result<()> {
 pub fn tables_in(save: &str) -> BTreeSet<Table> {
     save.lines()
         .filter_map(|line| line.trim_end().strip_prefix('*'))
-        .filter_map(table_named)
+        .filter_map(Table::named)
         .collect()
 }
 
@@ -75,7 +75,7 @@ pub fn empty_tables(save: &str) -> BTreeSet<Table> {
     let mut current: Option<(Table, bool)> = None;
     for line in save.lines().map(str::trim_end) {
         if let Some(name) = line.strip_prefix('*') {
-            current = table_named(name).map(|t| (t, true));
+            current = Table::named(name).map(|t| (t, true));
         } else if line == "COMMIT" {
             if let Some((table, true)) = current.take() {
                 out.insert(table);
@@ -103,12 +103,6 @@ pub fn missing_tables(save: &str) -> Vec<String> {
         .filter(|t| !present.contains(t))
         .map(|t| t.as_str().to_string())
         .collect()
-}
-
-fn table_named(name: &str) -> Option<Table> {
-    [Table::Nat, Table::Filter]
-        .into_iter()
-        .find(|t| t.as_str() == name)
 }
 
 // ANCHOR: record
@@ -143,7 +137,7 @@ pub fn give_back(locked: &Locked) -> Result<()> {
     let missing: Vec<Table> = before
         .missing_tables
         .iter()
-        .filter_map(|name| table_named(name))
+        .filter_map(|name| Table::named(name))
         .collect();
     if !missing.is_empty() {
         let iptables = Iptables::from_env();

@@ -83,6 +83,14 @@ impl Table {
         }
     }
 
+    /// The table called `name` in `iptables-save` (`*nat`), if it is one
+    /// of mydocker's.
+    pub fn named(name: &str) -> Option<Table> {
+        [Table::Nat, Table::Filter]
+            .into_iter()
+            .find(|t| t.as_str() == name)
+    }
+
     /// mydocker's own chains in this table.
     pub fn own_chains(self) -> &'static [&'static str] {
         match self {

@@ -41,11 +41,7 @@ pub fn parse_save(text: &str) -> BTreeMap<Table, TableState> {
     for line in text.lines() {
         let line = line.trim_end();
         if let Some(name) = line.strip_prefix('*') {
-            table = match name {
-                "nat" => Some(Table::Nat),
-                "filter" => Some(Table::Filter),
-                _ => None,
-            };
+            table = Table::named(name);
             continue;
         }
         let Some(t) = table else { continue };
