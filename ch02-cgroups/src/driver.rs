@@ -58,6 +58,10 @@ pub trait Driver: Send + Sync {
     fn path_for(&self, controller: &str) -> Option<PathBuf>;
     /// Every directory of the cgroup: one per v1 hierarchy, or just one.
     fn paths(&self) -> Vec<PathBuf>;
+    /// How many times the kernel's OOM killer has killed a process in the
+    /// cgroup; `None` without a memory controller (or on a kernel too old
+    /// to count).
+    fn oom_kills(&self) -> Result<Option<u64>>;
 }
 // ANCHOR_END: driver
 
@@ -173,6 +177,30 @@ pub fn read(dir: &Path, file: &str) -> Result<String> {
     }
 }
 
+// ANCHOR: oom_kills
+/// The `oom_kill` count in the keyed file `dir/file` (v2 `memory.events`,
+/// v1 `memory.oom_control`): one `key value` pair per line. The count is
+/// the only trace an OOM kill leaves: the process just dies of SIGKILL,
+/// as it would from `kill -9`. `None` if the file or the key is missing.
+pub fn oom_kills(dir: &Path, file: &str) -> Result<Option<u64>> {
+    let path = dir.join(file);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(io_error(format!("read {}", path.display()), e)),
+    };
+    let count = text.lines().find_map(|line| line.strip_prefix("oom_kill "));
+    match count {
+        Some(n) => n
+            .trim()
+            .parse()
+            .map(Some)
+            .map_err(|_| anyhow!("{}: oom_kill {n:?} is not a count", path.display())),
+        None => Ok(None),
+    }
+}
+// ANCHOR_END: oom_kills
+
 /// The pids listed in `dir/cgroup.procs`; none if the cgroup is gone.
 pub fn procs(dir: &Path) -> Result<Vec<Pid>> {
     match std::fs::read_to_string(dir.join("cgroup.procs")) {
@@ -279,3 +307,32 @@ pub fn remove_cgroup(dir: &Path) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: remove_cgroup
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_oom_count_is_read_from_either_versions_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("memory.events"),
+            "low 0\nhigh 0\nmax 12\noom 1\noom_kill 1\noom_group_kill 0\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("memory.oom_control"),
+            "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n",
+        )
+        .unwrap();
+        assert_eq!(oom_kills(dir.path(), "memory.events").unwrap(), Some(1));
+        assert_eq!(
+            oom_kills(dir.path(), "memory.oom_control").unwrap(),
+            Some(3)
+        );
+        // No memory controller, or a kernel older than 4.13: no count.
+        assert_eq!(oom_kills(dir.path(), "memory.stat").unwrap(), None);
+        std::fs::write(dir.path().join("old"), "oom_kill_disable 0\nunder_oom 0\n").unwrap();
+        assert_eq!(oom_kills(dir.path(), "old").unwrap(), None);
+    }
+}

@@ -8,7 +8,8 @@
 //! attach    v2: write the child's pid into cgroup.procs
 //! enter     v1: the child writes "0" into each `tasks`: it moves itself in
 //! exec      the command starts, already limited
-//! cleanup   kill what is left, rmdir the cgroup (and the parent if empty)
+//! cleanup   read the OOM count, kill what is left, rmdir the cgroup (and
+//!           the parent if empty)
 //! ```
 //!
 //! The order matters. If the command started first and joined after, it
@@ -21,6 +22,8 @@
 //! thread moving itself does not ([`crate::driver::SelfJoin`]).
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{Context, Result, bail};
 use ch01_namespaces::lifecycle::{Hook, Stage};
@@ -39,7 +42,31 @@ pub struct Cgroups {
     parent: String,
     driver: Option<Box<dyn Driver>>,
     self_join: Option<SelfJoin>,
+    oom_killed: OomKilled,
 }
+
+// ANCHOR: oom_killed
+/// Whether the kernel's OOM killer struck inside the container's cgroup.
+///
+/// The cgroup's count is read just before the cgroup is removed, the last
+/// moment it exists; a later chapter that records how the container ended
+/// holds a clone of this flag ([`Cgroups::oom_killed`]) and reads it after
+/// the cleanup. Without it, a container killed for memory looks exactly like
+/// one killed with `kill -9`: exit code 137.
+#[derive(Clone, Debug, Default)]
+pub struct OomKilled(Arc<AtomicBool>);
+
+impl OomKilled {
+    /// True once an OOM kill was counted in the container's cgroup.
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+// ANCHOR_END: oom_killed
 
 impl Cgroups {
     // ANCHOR: from_resources
@@ -68,6 +95,7 @@ impl Cgroups {
             parent: parent.to_string(),
             driver: None,
             self_join: None,
+            oom_killed: OomKilled::default(),
         })
     }
 
@@ -115,6 +143,12 @@ impl Cgroups {
         self.driver.as_ref().map(|d| d.paths()).unwrap_or_default()
     }
 
+    /// A flag that tells, once the container's cgroup is removed, whether
+    /// the OOM killer struck inside it.
+    pub fn oom_killed(&self) -> OomKilled {
+        self.oom_killed.clone()
+    }
+
     /// Moves `pid` into the container's cgroup.
     pub fn join(&self, pid: Pid) -> Result<()> {
         match &self.driver {
@@ -141,11 +175,15 @@ impl Cgroups {
     // ANCHOR: destroy
     /// Kills every process left in the cgroup and removes it, and its parent
     /// when no other container is in it. Whatever does not exist is skipped,
-    /// so this also cleans up after a start that failed half-way.
+    /// so this also cleans up after a start that failed half-way. The OOM
+    /// count is read first: it goes with the cgroup.
     pub fn destroy(&mut self) -> Result<()> {
         let Some(driver) = &self.driver else {
             return Ok(());
         };
+        if driver.oom_kills()?.is_some_and(|n| n > 0) {
+            self.oom_killed.set();
+        }
         driver.kill()?;
         driver.remove()
     }

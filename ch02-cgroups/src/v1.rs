@@ -164,6 +164,14 @@ impl Driver for V1 {
         Some(mount.join(&self.parent).join(&self.id))
     }
 
+    fn oom_kills(&self) -> Result<Option<u64>> {
+        // `oom_kill` joined `oom_kill_disable` and `under_oom` in Linux 4.13.
+        match self.path_for("memory") {
+            Some(dir) => driver::oom_kills(&dir, "memory.oom_control"),
+            None => Ok(None),
+        }
+    }
+
     fn paths(&self) -> Vec<PathBuf> {
         self.hierarchies()
             .into_iter()

@@ -132,6 +132,12 @@ impl Driver for V2 {
     fn paths(&self) -> Vec<PathBuf> {
         vec![self.dir()]
     }
+
+    fn oom_kills(&self) -> Result<Option<u64>> {
+        // memory.events counts for the whole subtree (memory.events.local
+        // would count this cgroup alone): a container's nested cgroups too.
+        driver::oom_kills(&self.dir(), "memory.events")
+    }
 }
 
 // ANCHOR: enable

@@ -85,6 +85,10 @@ pub struct Record {
     /// Its exit code, once it has exited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    /// True if the kernel's OOM killer struck inside its cgroup during the
+    /// last run (Docker's `State.OOMKilled`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub oom_killed: bool,
     /// When it started and finished.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<String>,
@@ -400,6 +404,7 @@ mod tests {
             pid_start: None,
             supervisor: None,
             exit_code: None,
+            oom_killed: false,
             started: None,
             finished: None,
             resources: Resources::default(),

@@ -17,6 +17,7 @@ use ch01_namespaces::lifecycle::{Container, End, Hook, Stage};
 use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
 use ch01_namespaces::spec::Spec;
 use ch02_cgroups::Cgroups;
+use ch02_cgroups::hook::OomKilled;
 use ch02_cgroups::limits::Resources;
 use ch03_overlayfs::overlay::Overlay;
 use ch03_overlayfs::pivot::PivotRoot;
@@ -76,6 +77,7 @@ impl Plan {
             pid_start: None,
             supervisor: None,
             exit_code: None,
+            oom_killed: false,
             started: None,
             finished: None,
             resources,
@@ -98,7 +100,8 @@ impl Plan {
         let dir = containers.dir_of(&self.spec.id);
         let cgroups = Cgroups::from_resources(&self.record.resources)?;
         let volumes = Volumes::new(self.record.mounts.clone());
-        let registration = Registration::new(containers.clone(), self.record, self.image_lock);
+        let registration = Registration::new(containers.clone(), self.record, self.image_lock)
+            .watch_oom(cgroups.oom_killed());
         Ok(Container::new(self.spec)
             .hook(registration)
             .hook(PrivateMounts)
@@ -170,6 +173,7 @@ pub struct Registration {
     image_lock: Option<Flock<File>>,
     reserved: bool,
     recorded: bool,
+    oom_killed: Option<OomKilled>,
 }
 
 impl Registration {
@@ -184,7 +188,15 @@ impl Registration {
             image_lock: Some(image_lock),
             reserved: false,
             recorded: false,
+            oom_killed: None,
         }
+    }
+
+    /// Records, when the container ends, whether chapter 2's cgroup saw an
+    /// OOM kill: `oom` is [`Cgroups::oom_killed`] of the container's hook.
+    pub fn watch_oom(mut self, oom: OomKilled) -> Registration {
+        self.oom_killed = Some(oom);
+        self
     }
 
     /// `start`: the container of `record` runs again, under its own name,
@@ -234,6 +246,7 @@ impl Hook for Registration {
             r.supervisor = ProcessRef::me();
             r.started = Some(clock::now_rfc3339());
             r.exit_code = None;
+            r.oom_killed = false;
             r.finished = None;
             r.parts = parts;
         };
@@ -261,14 +274,23 @@ impl Hook for Registration {
     }
 
     fn finish(&mut self, _spec: &Spec, end: &End) -> Result<()> {
-        record_exit(&self.store, &self.record.id, end.ran, end.code)
+        // Chapter 2's cleanup ran before any finish: the flag is final.
+        let oom_killed = self.oom_killed.as_ref().is_some_and(|f| f.get());
+        record_exit(&self.store, &self.record.id, end.ran, end.code, oom_killed)
     }
 }
 // ANCHOR_END: registration
 
-/// Records how a container ended: its exit code, or, if it never ran its
-/// command (126, 127, or 125 from a hook), status `created` as Docker says.
-pub fn record_exit(store: &ContainerStore, id: &str, started: bool, code: i32) -> Result<()> {
+/// Records how a container ended: its exit code and whether it was OOM
+/// killed, or, if it never ran its command (126, 127, or 125 from a hook),
+/// status `created` as Docker says.
+pub fn record_exit(
+    store: &ContainerStore,
+    id: &str,
+    started: bool,
+    code: i32,
+    oom_killed: bool,
+) -> Result<()> {
     if !store.dir_of(id).join("config.json").is_file() {
         return Ok(()); // never registered: nothing to record
     }
@@ -279,6 +301,7 @@ pub fn record_exit(store: &ContainerStore, id: &str, started: bool, code: i32) -
             Status::Created
         };
         r.exit_code = Some(code);
+        r.oom_killed = oom_killed;
         r.pid = None;
         r.pid_start = None;
         r.finished = Some(clock::now_rfc3339());

@@ -76,6 +76,7 @@ fn container(store: &ContainerStore, root: &Path, record: &Record) -> Result<Val
         "State": {
             "Status": state.status.to_string(),
             "Running": running.is_some(),
+            "OOMKilled": record.oom_killed,
             "Pid": running.map_or(0, |p| p.pid),
             "ExitCode": state.exit_code.unwrap_or(0),
             "StartedAt": record.started,

@@ -65,6 +65,8 @@ fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Conta
     record.set_part(&runtime)?;
     let dir = store.dir_of(&spec.id);
     let cgroups = Cgroups::from_resources(&record.resources)?;
+    // The hook moves into the container; the registration keeps a flag.
+    let oom = cgroups.oom_killed();
     let network = Network::new(root, &attachment)?
         .files_in(dir.join("etc"))
         .alias(&record.name);
@@ -84,10 +86,10 @@ fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Conta
     // A new container's layer is kept after it exits, for commit and start.
     Ok(match kind {
         Kind::New => container
-            .hook(Registration::new(store.clone(), record, image_lock))
+            .hook(Registration::new(store.clone(), record, image_lock).watch_oom(oom))
             .hook(overlay.keep_layer(true)),
         Kind::Again => container
-            .hook(Registration::again(store.clone(), record, image_lock))
+            .hook(Registration::again(store.clone(), record, image_lock).watch_oom(oom))
             .hook(ExistingLayer(overlay)),
     })
 }

@@ -68,12 +68,20 @@ pub fn status_text(record: &Record) -> String {
                 .as_deref()
                 .map(clock::ago)
                 .unwrap_or_default();
+            // Docker's words, then ours: exit code 137 alone does not tell
+            // an OOM kill from a `kill -9`, so the cause is added.
+            let oom = if record.oom_killed {
+                " (OOM killed)"
+            } else {
+                ""
+            };
             format!(
                 "Exited ({}) {when}",
                 state.exit_code.unwrap_or(LOST_EXIT_CODE)
             )
             .trim_end()
             .to_string()
+                + oom
         }
     }
 }

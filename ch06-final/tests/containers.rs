@@ -98,6 +98,43 @@ fn stop_waits_ten_seconds_then_kills() {
     assert_eq!(env.ok(&["stop", "-t", "1", "s"]).trim(), "s");
 }
 
+/// A container killed for memory says so: exit code 137 like a `kill -9`,
+/// and `State.OOMKilled` in `inspect` and "(OOM killed)" in `ps -a`; a
+/// SIGKILL from `stop` does not.
+#[test]
+fn an_oom_kill_shows_in_inspect_and_ps() {
+    if !testkit::require_root("an_oom_kill_shows_in_inspect_and_ps") {
+        return;
+    }
+    let env = Env::new();
+    let hog = "a=$(yes | head -c 100000000); echo survived";
+    let out = env.md(&[
+        "run", "--name", "hog", "-m", "32m", "busybox", "sh", "-c", hog,
+    ]);
+    assert_eq!(out.status.code(), Some(137), "{}", stderr(&out));
+    assert_eq!(env.state("hog"), ("exited".to_string(), 137));
+    assert_eq!(env.inspect("hog")["State"]["OOMKilled"], true);
+    let ps = env.ok(&["ps", "-a"]);
+    let line = ps.lines().find(|l| l.ends_with(" hog")).expect("listed");
+    assert!(
+        line.contains("Exited (137)") && line.contains("(OOM killed)"),
+        "{ps}"
+    );
+
+    env.ok(&[
+        "run", "-d", "--name", "killed", "-m", "32m", "busybox", "sleep", "60",
+    ]);
+    env.ok(&["stop", "-t", "0", "killed"]);
+    assert_eq!(env.wait_exited("killed"), 137);
+    assert_eq!(env.inspect("killed")["State"]["OOMKilled"], false);
+    let ps = env.ok(&["ps", "-a"]);
+    let line = ps.lines().find(|l| l.ends_with(" killed")).expect("listed");
+    assert!(
+        line.contains("Exited (137)") && !line.contains("OOM"),
+        "{ps}"
+    );
+}
+
 /// A container that handles SIGTERM stops at once, with its own code.
 #[test]
 fn stop_of_a_container_that_traps_term_gives_its_code() {

@@ -4,8 +4,9 @@
 #
 #   cgroup-v2   chapter 2's tests (OOM kill, memory.events, cpu.max and
 #               cpu.stat throttling, cpuset, pids.max, cgroup.kill) on pure v2
-#   limits      the final mydocker with limits on v2: 137, cpu.max, cpuset,
-#               pids.max, and no cgroup left after rm -f
+#   limits      the final mydocker with limits on v2: 137 and OOMKilled in
+#               inspect and ps -a, cpu.max, cpuset, pids.max, and no cgroup
+#               left after rm -f
 #   network     chapter 5's lab tests with modules loaded on demand
 #   faq-forward the FORWARD FAQ's recorded lab, replayed and compared
 #
@@ -32,8 +33,11 @@ limits() (
     md=./bin/mydocker
     before=$(cgroups_left)
     code=0
-    $md run --rm -m 32m busybox sh -c 'a=$(yes | head -c 100000000); echo survived' || code=$?
+    $md run --name hog -m 32m busybox sh -c 'a=$(yes | head -c 100000000); echo survived' || code=$?
     [ "$code" = 137 ] || { echo "100 MB in 32m: exit $code, not 137"; exit 1; }
+    $md inspect hog | grep -q '"OOMKilled": true' || { echo "inspect: no OOMKilled"; $md inspect hog; exit 1; }
+    $md ps -a | grep ' hog$' | grep -q 'Exited (137).*(OOM killed)' || { echo "ps -a: no OOM"; $md ps -a; exit 1; }
+    $md rm hog >/dev/null
     id=$($md run -d --name lim --cpus 0.5 --cpuset-cpus 0 --pids-limit 20 busybox sleep 600)
     dir=/sys/fs/cgroup/mydocker/$id
     [ "$(cat "$dir/cpu.max")" = "50000 100000" ] || { echo "cpu.max: $(cat "$dir/cpu.max")"; exit 1; }
