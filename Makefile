@@ -161,7 +161,8 @@ lab:
 # and holds a cgroup, mounts and a veth), then its networks, then the two
 # namespaces, and last the records under $(LAB_ROOT), so that the next
 # `make LAB=1 net` starts afresh. The records go only when nothing is
-# mounted under them any more.
+# mounted under them any more ($(LAB_ROOT) itself may be a mount point: it
+# stays, empty).
 lab-down:
 	@if [ -x ./bin/mydocker ] && ip netns list | awk '{print $$1}' | grep -qx '$(LAB_NAME)'; then \
 		md="scripts/lab.sh exec $(LAB_NAME) env MYDOCKER_ROOT=$(LAB_ROOT) ./bin/mydocker"; \
@@ -176,7 +177,9 @@ lab-down:
 			echo "lab-down: still mounted under $(LAB_ROOT), records kept:"; \
 			awk '{print "  " $$5}' /proc/self/mountinfo | grep '$(LAB_ROOT)/'; exit 1; \
 		fi; \
-		echo "removing the lab's records in $(LAB_ROOT)"; rm -rf '$(LAB_ROOT)'; \
+		echo "removing the lab's records in $(LAB_ROOT)"; \
+		find '$(LAB_ROOT)' -mindepth 1 -maxdepth 1 -exec rm -rf {} +; \
+		rmdir '$(LAB_ROOT)' 2>/dev/null || true; \
 	fi
 
 # What `network create` changes, said before it does it: the bridge

@@ -6,8 +6,11 @@
 #     on Debian 12, Ubuntu 22.04 and Fedora; the v1 controllers stay unbound,
 #     so every controller is available in v2;
 #   - the kernel's modules at /lib/modules/VERSION, loaded on demand;
-#   - an eth0 with an address and a default route, as a host has: a dummy
-#     device, so its packets go nowhere (the VM has no network device);
+#   - an eth0 with an address and a default route, as a host has. Its other
+#     end is in a network namespace of the VM, "upstream", which stands for
+#     the router and the internet: it answers for 10.0.2.2 (the gateway) and
+#     114.114.114.114 (the address the seed pings). The VM has no network
+#     device, so nothing leaves it;
 #   - mydocker's roots, /tmp and /var/tmp empty tmpfs (an overlay upper
 #     directory may not be on the overlayfs that is the VM's root).
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/root/.cargo/bin
@@ -17,6 +20,7 @@ job=/mnt/vmjob
 mkdir -p /dev/pts /dev/shm
 mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
 [ -e /dev/ptmx ] || ln -s pts/ptmx /dev/ptmx
+[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs -o mode=755 tmpfs /run
 mount -t tmpfs -o mode=1777 tmpfs /tmp
@@ -27,10 +31,18 @@ for dir in /var/lib/mydocker /var/lib/mydocker-lab /var/tmp; do
 done
 hostname vm
 ip link set lo up
-ip link add eth0 type dummy
+ip netns add upstream
+ip link add eth0 type veth peer name uplink netns upstream
 ip addr add 10.0.2.15/24 dev eth0
 ip link set eth0 up
 ip route add default via 10.0.2.2 dev eth0
+ip -n upstream link set lo up
+ip -n upstream addr add 114.114.114.114/32 dev lo
+ip -n upstream addr add 10.0.2.2/24 dev uplink
+ip -n upstream link set uplink up
+# Tells the job it runs in the test VM, where the VM's own network may be
+# changed (scripts/vm/walkthrough.sh refuses to run anywhere else).
+export MDVM=1
 
 if [ "$mdvm_mode" = shell ]; then
     cd "$mdvm_workspace"

@@ -9,6 +9,9 @@
 #               left after rm -f
 #   network     chapter 5's lab tests with modules loaded on demand
 #   faq-forward the FORWARD FAQ's recorded lab, replayed and compared
+#   walkthrough the seed's walkthrough in the VM's own network namespace
+#               (make net, d1, d2, ping, nc and telnet, make net-down), and
+#               the lab's make LAB=1 net / lab-down twice in a row
 #
 # Every part runs even when an earlier one fails; the suite fails if any did.
 set -uo pipefail
@@ -59,6 +62,7 @@ part cgroup-v2 cargo test -q -p ch02-cgroups
 part limits limits
 part network cargo test -q -p ch05-network --test lab
 part faq-forward scripts/book-outputs.sh --check faq-forward
+part walkthrough scripts/vm/walkthrough.sh
 
 left=$(cgroups_left)
 if [ -n "$left" ]; then echo "vm-test: left under /sys/fs/cgroup: $left"; failed+=(cgroups-left); fi
