@@ -7,6 +7,9 @@
 #   scripts/vm.sh prepare          fetch and unpack the kernel, build the initramfs
 #   scripts/vm.sh run CMD...       boot, run CMD (a shell command line) as root in the
 #                                  workspace inside the VM, power off; exit with CMD's status
+#   scripts/vm.sh book-outputs NAME...
+#                                  record book labs in the VM (book-outputs.sh NAME...)
+#                                  and copy book/src/outputs/NAME.out back here
 #   scripts/vm.sh shell            boot to an interactive shell on the serial console
 #                                  (leave with `poweroff -f`, or Ctrl-A X)
 #
@@ -23,7 +26,8 @@
 #   - the kernel's modules (a second read-only share) at /lib/modules/VERSION,
 #     so modprobe inside the VM loads them as a stock Debian does;
 #   - a job directory (a third share, read-write, a fresh temporary directory)
-#     through which the command goes in and its status comes out;
+#     through which the command goes in and its status comes out, and files
+#     the command puts in $MDVM_OUT (VM_OUT=DIR copies them to DIR);
 #   - a 64 MiB scratch disk (virtio-blk, /dev/vda in the VM) for io.max;
 #   - no network device at all (-nic none): the VM's only network is its own
 #     loopback, plus whatever the tests create inside it.
@@ -47,7 +51,7 @@ BOOT_MODULES="virtio_pci 9pnet_virtio 9p overlay virtio_blk"
 die() { echo "vm: $*" >&2; exit 1; }
 
 usage() {
-    echo "usage: $0 prepare | run CMD... | shell" >&2
+    echo "usage: $0 prepare | run CMD... | book-outputs NAME... | shell" >&2
     exit 2
 }
 
@@ -182,13 +186,29 @@ run() {
         printf 'CARGO_TARGET_DIR=%q\n' "${CARGO_TARGET_DIR:-$here/target}"
         true
     } > "$job/env"
+    mkdir "$job/out"
     status=0
     boot "$job" batch || status=$?
     if [ ! -s "$job/status" ]; then
         [ "$status" = 124 ] && die "the VM ran past VM_TIMEOUT=${VM_TIMEOUT}s"
         die "the VM did not run the command (qemu exited with $status; its console is above)"
     fi
+    # What the command left in $MDVM_OUT is the only thing of the VM's that
+    # reaches this machine, and only where the caller asked for it.
+    if [ -n "${VM_OUT:-}" ] && [ "$(cat "$job/status")" = 0 ]; then
+        find "$job/out" -mindepth 1 -maxdepth 1 -type f -exec cp -v -t "$VM_OUT" {} +
+    fi
     exit "$(cat "$job/status")"
+}
+
+# Records book labs on the VM's kind of machine (pure cgroup v2): runs
+# scripts/book-outputs.sh NAME... inside, and copies the new
+# book/src/outputs/NAME.out back.
+book_outputs() {
+    [ $# -ge 1 ] || usage
+    local names="$*" copy=""
+    for name in "$@"; do copy+=" book/src/outputs/$name.out"; done
+    VM_OUT=$here/book/src/outputs run "scripts/book-outputs.sh $names && cp$copy \"\$MDVM_OUT\"/"
 }
 
 shell() {
@@ -207,6 +227,7 @@ shift
 case "$cmd" in
     prepare) [ $# -eq 0 ] || usage; prepare ;;
     run) run "$@" ;;
+    book-outputs) book_outputs "$@" ;;
     shell) [ $# -eq 0 ] || usage; shell ;;
     *) usage ;;
 esac

@@ -43,6 +43,8 @@ ip -n upstream link set uplink up
 # Tells the job it runs in the test VM, where the VM's own network may be
 # changed (scripts/vm/walkthrough.sh refuses to run anywhere else).
 export MDVM=1
+# Where a job leaves files for the machine that started the VM.
+export MDVM_OUT=$job/out
 
 if [ "$mdvm_mode" = shell ]; then
     cd "$mdvm_workspace"

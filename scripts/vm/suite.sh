@@ -9,6 +9,7 @@
 #               left after rm -f
 #   network     chapter 5's lab tests with modules loaded on demand
 #   faq-forward the FORWARD FAQ's recorded lab, replayed and compared
+#   book-v2     chapter 2's v2 recordings (ch02-*-v2), replayed and compared
 #   walkthrough the seed's walkthrough in the VM's own network namespace
 #               (make net, d1, d2, ping, nc and telnet, make net-down), and
 #               the lab's make LAB=1 net / lab-down twice in a row
@@ -62,6 +63,7 @@ part cgroup-v2 cargo test -q -p ch02-cgroups
 part limits limits
 part network cargo test -q -p ch05-network --test lab
 part faq-forward scripts/book-outputs.sh --check faq-forward
+part book-v2 scripts/book-outputs.sh --check ch02-concepts-v2 ch02-lab-v2 ch02-bg-v2
 part walkthrough scripts/vm/walkthrough.sh
 
 left=$(cgroups_left)
