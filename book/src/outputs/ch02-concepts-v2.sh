@@ -8,6 +8,6 @@ echo +memory > /sys/fs/cgroup/cgroup.subtree_control
 mkdir /sys/fs/cgroup/lab
 echo 16M > /sys/fs/cgroup/lab/memory.max
 cat /sys/fs/cgroup/lab/memory.max
-cat /sys/fs/cgroup/lab/cgroup.controllers
+grep -wo memory /sys/fs/cgroup/lab/cgroup.controllers
 rmdir /sys/fs/cgroup/lab
 # ANCHOR_END: by-hand
