@@ -176,13 +176,16 @@ impl Cgroups {
     /// Kills every process left in the cgroup and removes it, and its parent
     /// when no other container is in it. Whatever does not exist is skipped,
     /// so this also cleans up after a start that failed half-way. The OOM
-    /// count is read first: it goes with the cgroup.
+    /// count is read first: it goes with the cgroup. Failing to read it
+    /// only costs the record that detail, never the cleanup.
     pub fn destroy(&mut self) -> Result<()> {
         let Some(driver) = &self.driver else {
             return Ok(());
         };
-        if driver.oom_kills()?.is_some_and(|n| n > 0) {
-            self.oom_killed.set();
+        match driver.oom_kills() {
+            Ok(Some(n)) if n > 0 => self.oom_killed.set(),
+            Ok(_) => {}
+            Err(err) => eprintln!("warning: {err:#}"),
         }
         driver.kill()?;
         driver.remove()
