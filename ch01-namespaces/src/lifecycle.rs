@@ -75,6 +75,9 @@ pub enum Stage {
     Workdir,
     /// Chapter 1: `/proc` of the new PID namespace, last of all mounts.
     Proc,
+    /// Chapter 1: masks, read-only paths and capabilities, last of all,
+    /// once nothing needs root's full powers any more.
+    Confine,
 }
 // ANCHOR_END: stage
 

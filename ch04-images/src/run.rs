@@ -13,6 +13,7 @@ use anyhow::{Result, bail};
 use nix::fcntl::Flock;
 use nix::unistd::Pid;
 
+use ch01_namespaces::confine::Confine;
 use ch01_namespaces::lifecycle::{Container, End, Hook, Stage};
 use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
 use ch01_namespaces::spec::Spec;
@@ -110,7 +111,8 @@ impl Plan {
             .hook(Overlay::new(self.lowerdirs, dir).keep_layer(true))
             .hook(volumes)
             .hook(PivotRoot)
-            .hook(ProcFs))
+            .hook(ProcFs)
+            .hook(Confine))
     }
 }
 // ANCHOR_END: plan

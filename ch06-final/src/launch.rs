@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use nix::fcntl::Flock;
 
+use ch01_namespaces::confine::Confine;
 use ch01_namespaces::lifecycle::Container;
 use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
 use ch01_namespaces::spec::Spec;
@@ -82,7 +83,8 @@ fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Conta
         .hook(network)
         .hook(PivotRoot)
         .hook(Workdir)
-        .hook(ProcFs);
+        .hook(ProcFs)
+        .hook(Confine);
     // A new container's layer is kept after it exits, for commit and start.
     Ok(match kind {
         Kind::New => container
@@ -155,6 +157,10 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
             interactive: spec.interactive,
             auto_remove: args.auto_remove,
             detached: args.detach,
+            cap_add: args.run.container.cap_add.clone(),
+            cap_drop: args.run.container.cap_drop.clone(),
+            privileged: args.run.container.privileged,
+            security_opt: args.run.container.security_opt.clone(),
         };
         Ok(Launch {
             spec,
@@ -218,6 +224,7 @@ pub fn start(root: &Path, name_or_id: &str) -> Result<()> {
             rootfs: None,
             tty: runtime.tty,
             interactive: runtime.interactive,
+            confinement: runtime.confinement()?,
         };
         let launch = Launch {
             spec,

@@ -16,6 +16,8 @@
 
 use std::path::PathBuf;
 
+use anyhow::Result;
+use ch01_namespaces::confine::Confinement;
 use serde::{Deserialize, Serialize};
 
 use ch04_images::containers::Part;
@@ -49,6 +51,32 @@ pub struct Runtime {
     pub auto_remove: bool,
     /// Started with `-d` (or by `start`): output goes to the logs.
     pub detached: bool,
+    /// `--cap-add`, as typed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`, as typed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    /// `--privileged`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub privileged: bool,
+    /// `--security-opt`, as typed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_opt: Vec<String>,
+}
+
+impl Runtime {
+    /// The confinement the container was started with, as chapter 1 builds
+    /// it from the same flags (a record older than the flags gets Docker's
+    /// default).
+    pub fn confinement(&self) -> Result<Confinement> {
+        Confinement::from_flags(
+            &self.cap_add,
+            &self.cap_drop,
+            self.privileged,
+            &self.security_opt,
+        )
+    }
 }
 
 impl Part for Runtime {
