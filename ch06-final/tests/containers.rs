@@ -135,6 +135,47 @@ fn an_oom_kill_shows_in_inspect_and_ps() {
     );
 }
 
+/// `exec` gets the container's capabilities, and `start` keeps them: the
+/// flags are in the record.
+#[test]
+fn exec_and_start_keep_the_containers_capabilities() {
+    if !testkit::require_root("exec_and_start_keep_the_containers_capabilities") {
+        return;
+    }
+    let env = Env::new();
+    let cap_eff = |name: &str| {
+        let out = env.ok(&["exec", name, "grep", "^CapEff:", "/proc/self/status"]);
+        out.split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_string()
+    };
+    env.ok(&["run", "-d", "--name", "plain", "busybox", "sleep", "60"]);
+    assert_eq!(cap_eff("plain"), "00000000a80425fb");
+    let args = [
+        "run",
+        "-d",
+        "--name",
+        "bare",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "KILL",
+    ];
+    env.ok(&[&args[..], &["busybox", "sleep", "60"]].concat());
+    assert_eq!(cap_eff("bare"), "0000000000000020");
+    env.ok(&["stop", "-t", "0", "bare"]);
+    env.ok(&["start", "bare"]);
+    for _ in 0..100 {
+        if env.state("bare").0 == "running" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(cap_eff("bare"), "0000000000000020");
+    env.ok(&["rm", "-f", "plain", "bare"]);
+}
+
 /// A container that handles SIGTERM stops at once, with its own code.
 #[test]
 fn stop_of_a_container_that_traps_term_gives_its_code() {

@@ -9,6 +9,6 @@ ch01-namespaces run --cap-drop ALL --cap-add NET_RAW --security-opt no-new-privi
 # ANCHOR: refused
 ch01-namespaces run sh -c ': >> /proc/sys/kernel/core_pattern'
 ch01-namespaces run wc -c /proc/keys
-ch01-namespaces run mount -t proc proc /proc/keys
+ch01-namespaces run umount /proc/sys
 ch01-namespaces run cut -d' ' -f5,6 /proc/self/mountinfo | grep '^/proc/sys '
 # ANCHOR_END: refused
