@@ -23,11 +23,30 @@ mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
 [ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
 mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs -o mode=755 tmpfs /run
+set -a
+. "$job/env"
+set +a
+# The workspace (a CI clone, say) and cargo's target directory may live
+# under /tmp or /var/tmp, which get empty tmpfs below: bound aside first,
+# they are moved back on top afterwards.
+kept=""
+n=0
+for dir in "$mdvm_workspace" "${CARGO_TARGET_DIR:-}"; do
+    case "$dir" in /tmp/*|/var/tmp/*) ;; *) continue ;; esac
+    n=$((n + 1))
+    mkdir -p "/run/keep/$n"
+    mount --bind "$dir" "/run/keep/$n"
+    kept="$kept $n:$dir"
+done
 mount -t tmpfs -o mode=1777 tmpfs /tmp
 mount -t cgroup2 cgroup2 /sys/fs/cgroup
 for dir in /var/lib/mydocker /var/lib/mydocker-lab /var/tmp; do
     mkdir -p "$dir"
     mount -t tmpfs -o mode=700 tmpfs "$dir"
+done
+for k in $kept; do
+    mkdir -p "${k#*:}"
+    mount --move "/run/keep/${k%%:*}" "${k#*:}"
 done
 hostname vm
 ip link set lo up
@@ -53,9 +72,6 @@ if [ "$mdvm_mode" = shell ]; then
     poweroff -f
 fi
 
-set -a
-. "$job/env"
-set +a
 # The tests' own mydocker roots (testkit) hold overlay upper directories,
 # which overlayfs refuses on an overlayfs (the VM's root): give them a tmpfs.
 if [ -n "${CARGO_TARGET_DIR:-}" ]; then
