@@ -148,9 +148,14 @@ impl Caps {
     }
 }
 
+/// The number of one capability name (`SYS_ADMIN` is 21).
+pub fn number(name: &str) -> Option<u32> {
+    NAMES.iter().position(|n| *n == name).map(|n| n as u32)
+}
+
 /// The bit of one capability name.
 fn bit(name: &str) -> Option<u64> {
-    NAMES.iter().position(|n| *n == name).map(|n| 1u64 << n)
+    number(name).map(|n| 1u64 << n)
 }
 
 /// One `--cap-add`/`--cap-drop` value: a name, or `ALL`.

@@ -4,10 +4,10 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use nix::fcntl::Flock;
 
-use ch01_namespaces::confine::Confine;
+use ch01_namespaces::confine::{Confine, Confinement};
 use ch01_namespaces::lifecycle::Container;
 use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
 use ch01_namespaces::spec::Spec;
@@ -161,6 +161,13 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
             cap_drop: args.run.container.cap_drop.clone(),
             privileged: args.run.container.privileged,
             security_opt: args.run.container.security_opt.clone(),
+            seccomp_profile: match Confinement::seccomp_file(&args.run.container.security_opt) {
+                Some(file) => Some(
+                    std::fs::read_to_string(file)
+                        .with_context(|| format!("read seccomp profile {file}"))?,
+                ),
+                None => None,
+            },
         };
         Ok(Launch {
             spec,

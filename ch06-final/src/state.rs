@@ -63,6 +63,10 @@ pub struct Runtime {
     /// `--security-opt`, as typed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub security_opt: Vec<String>,
+    /// The profile of `--security-opt seccomp=FILE` as it was at `run`:
+    /// `start` and `exec` use this copy, not the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_profile: Option<String>,
 }
 
 impl Runtime {
@@ -70,12 +74,22 @@ impl Runtime {
     /// it from the same flags (a record older than the flags gets Docker's
     /// default).
     pub fn confinement(&self) -> Result<Confinement> {
-        Confinement::from_flags(
-            &self.cap_add,
-            &self.cap_drop,
-            self.privileged,
-            &self.security_opt,
-        )
+        let opts: Vec<String> = match &self.seccomp_profile {
+            // The profile is read from the record below, not the file.
+            Some(_) => self
+                .security_opt
+                .iter()
+                .filter(|opt| !opt.starts_with("seccomp"))
+                .cloned()
+                .collect(),
+            None => self.security_opt.clone(),
+        };
+        let confinement =
+            Confinement::from_flags(&self.cap_add, &self.cap_drop, self.privileged, &opts)?;
+        match &self.seccomp_profile {
+            Some(profile) => confinement.with_profile(profile),
+            None => Ok(confinement),
+        }
     }
 }
 
