@@ -41,7 +41,7 @@ pub struct ContainerArgs {
     #[arg(long)]
     pub privileged: bool,
 
-    /// Security option: no-new-privileges
+    /// Security option: no-new-privileges, seccomp=PROFILE.json, seccomp=unconfined
     #[arg(long = "security-opt", value_name = "OPT")]
     pub security_opt: Vec<String>,
 

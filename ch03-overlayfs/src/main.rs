@@ -41,6 +41,7 @@ fn run(root: &RootArgs, args: RunArgs) -> Result<i32> {
         .hook(Volumes::new(args.volumes.volumes))
         .hook(PivotRoot)
         .hook(ProcFs)
+        .hook(args.rootfs.hook())
         .hook(Confine);
     container.run()
 }

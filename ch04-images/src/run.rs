@@ -22,6 +22,7 @@ use ch02_cgroups::hook::OomKilled;
 use ch02_cgroups::limits::Resources;
 use ch03_overlayfs::overlay::Overlay;
 use ch03_overlayfs::pivot::PivotRoot;
+use ch03_overlayfs::readonly::ReadOnlyRoot;
 use ch03_overlayfs::volumes::Volumes;
 
 use crate::cli::RunArgs;
@@ -42,6 +43,8 @@ pub struct Plan {
     /// Held until the container is recorded, so `rmi` cannot remove the
     /// image between our choosing it and using it.
     pub image_lock: Flock<File>,
+    /// `--read-only` and `--tmpfs` (chapter 3).
+    pub rootfs: ReadOnlyRoot,
 }
 
 impl Plan {
@@ -90,6 +93,7 @@ impl Plan {
             record,
             lowerdirs: image.lowerdirs(&images.layers),
             image_lock,
+            rootfs: args.rootfs.hook(),
         })
     }
 
@@ -112,6 +116,7 @@ impl Plan {
             .hook(volumes)
             .hook(PivotRoot)
             .hook(ProcFs)
+            .hook(self.rootfs)
             .hook(Confine))
     }
 }

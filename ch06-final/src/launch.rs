@@ -72,6 +72,7 @@ fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Conta
         .files_in(dir.join("etc"))
         .alias(&record.name);
     let overlay = Overlay::new(lowerdirs, dir.clone());
+    let rootfs = runtime.rootfs()?;
     let supervision = Supervision::new(root, store.clone(), dir, runtime);
     let container = Container::new(spec)
         .hook(ParentDeath::new())
@@ -84,6 +85,7 @@ fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Conta
         .hook(PivotRoot)
         .hook(Workdir)
         .hook(ProcFs)
+        .hook(rootfs)
         .hook(Confine);
     // A new container's layer is kept after it exits, for commit and start.
     Ok(match kind {
@@ -143,6 +145,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
             record,
             lowerdirs,
             image_lock,
+            rootfs: _,
         } = Plan::new(root, &args.run)?;
         // The image's environment first, then the user's: the last one wins.
         spec.env.extend(user_env);
@@ -161,6 +164,14 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
             cap_drop: args.run.container.cap_drop.clone(),
             privileged: args.run.container.privileged,
             security_opt: args.run.container.security_opt.clone(),
+            read_only: args.run.rootfs.read_only,
+            tmpfs: args
+                .run
+                .rootfs
+                .tmpfs
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             seccomp_profile: match Confinement::seccomp_file(&args.run.container.security_opt) {
                 Some(file) => Some(
                     std::fs::read_to_string(file)

@@ -18,6 +18,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use ch01_namespaces::confine::Confinement;
+use ch03_overlayfs::readonly::{ReadOnlyRoot, Tmpfs};
 use serde::{Deserialize, Serialize};
 
 use ch04_images::containers::Part;
@@ -67,6 +68,12 @@ pub struct Runtime {
     /// `start` and `exec` use this copy, not the file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seccomp_profile: Option<String>,
+    /// `--read-only`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    /// `--tmpfs`, as typed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<String>,
 }
 
 impl Runtime {
@@ -90,6 +97,20 @@ impl Runtime {
             Some(profile) => confinement.with_profile(profile),
             None => Ok(confinement),
         }
+    }
+}
+
+impl Runtime {
+    /// Chapter 3's hook for `--read-only` and `--tmpfs`.
+    pub fn rootfs(&self) -> Result<ReadOnlyRoot> {
+        Ok(ReadOnlyRoot {
+            read_only: self.read_only,
+            tmpfs: self
+                .tmpfs
+                .iter()
+                .map(|t| Tmpfs::parse(t))
+                .collect::<Result<_>>()?,
+        })
     }
 }
 
