@@ -469,6 +469,21 @@ mod tests {
         );
     }
 
+    /// The book shows this: what libseccomp makes of a two-rule profile.
+    #[test]
+    fn a_profile_that_denies_mkdir_as_pseudo_code() {
+        let profile = Profile::parse(
+            r#"{"defaultAction": "SCMP_ACT_ALLOW",
+                "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}"#,
+        )
+        .unwrap();
+        if cfg!(target_arch = "x86_64") {
+            insta::assert_snapshot!(profile.pseudo_code(Caps::docker_default()).unwrap());
+        }
+        // Two instructions per denied call, plus the architecture check.
+        assert!(profile.compile(Caps::docker_default()).unwrap().len() < 8 * 20);
+    }
+
     #[test]
     fn versions_read_like_the_kernel_writes_them() {
         assert_eq!(parse_version("6.1.0-57-amd64\n"), (6, 1));

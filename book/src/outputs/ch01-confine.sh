@@ -12,3 +12,11 @@ ch01-namespaces run wc -c /proc/keys
 ch01-namespaces run umount /proc/sys
 ch01-namespaces run cut -d' ' -f5,6 /proc/self/mountinfo | grep '^/proc/sys '
 # ANCHOR_END: refused
+@ printf '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}' > /tmp/no-mkdir.json
+# ANCHOR: seccomp
+ch01-namespaces run grep '^Seccomp:' /proc/self/status
+ch01-namespaces run unshare -U true
+ch01-namespaces run --security-opt seccomp=unconfined unshare -U echo a user namespace of its own
+ch01-namespaces run --security-opt seccomp=/tmp/no-mkdir.json mkdir /tmp/new-dir
+# ANCHOR_END: seccomp
+@ rm -f /tmp/no-mkdir.json
