@@ -195,6 +195,16 @@ impl Profile {
     /// The filter for a container with these capabilities, as the BPF
     /// program the kernel runs (`struct sock_filter[]`, 8 bytes each).
     pub fn compile(&self, caps: Caps) -> Result<Vec<u8>> {
+        let memfd = memfd("mydocker-seccomp")?;
+        self.filter(caps)?
+            .export_bpf(&memfd)
+            .context("seccomp_export_bpf")?;
+        read_back(memfd).context("read the exported seccomp filter")
+    }
+
+    /// libseccomp's filter for these rules: the default action, the
+    /// architectures, one rule per system call.
+    fn filter(&self, caps: Caps) -> Result<ScmpFilterContext> {
         let errno = self.default_errno_ret.unwrap_or(libc::EPERM);
         let default = action(&self.default_action, Some(errno))?;
         let mut filter = ScmpFilterContext::new(default).context("seccomp_init")?;
@@ -223,41 +233,19 @@ impl Profile {
                     .with_context(|| format!("seccomp rule for {name}"))?;
             }
         }
-        let memfd = memfd("mydocker-seccomp")?;
-        filter.export_bpf(&memfd).context("seccomp_export_bpf")?;
-        let mut file = File::from(memfd);
-        let mut bpf = Vec::new();
-        file.rewind()
-            .and_then(|()| file.read_to_end(&mut bpf))
-            .context("read the exported seccomp filter")?;
-        Ok(bpf)
+        Ok(filter)
     }
     // ANCHOR_END: compile
 
     /// The filter in libseccomp's readable form (pseudo filter code), for
     /// the book.
     pub fn pseudo_code(&self, caps: Caps) -> Result<String> {
-        let errno = self.default_errno_ret.unwrap_or(libc::EPERM);
-        let mut filter = ScmpFilterContext::new(action(&self.default_action, Some(errno))?)
-            .context("seccomp_init")?;
-        for rule in self.rules_for(caps) {
-            let action = action(&rule.action, rule.errno_ret.or(Some(errno)))?;
-            for name in rule.names.iter().chain(&rule.name) {
-                let Ok(call) = ScmpSyscall::from_name(name) else {
-                    continue;
-                };
-                // Same as compile: a rule equal to the default is no rule.
-                let _ = add_rule(&mut filter, action, call, &rule.args);
-            }
-        }
         let memfd = memfd("mydocker-seccomp-pfc")?;
-        filter.export_pfc(&memfd).context("seccomp_export_pfc")?;
-        let mut file = File::from(memfd);
-        let mut text = String::new();
-        file.rewind()
-            .and_then(|()| file.read_to_string(&mut text))
-            .context("read the seccomp pseudo code")?;
-        Ok(text)
+        self.filter(caps)?
+            .export_pfc(&memfd)
+            .context("seccomp_export_pfc")?;
+        let text = read_back(memfd).context("read the seccomp pseudo code")?;
+        String::from_utf8(text).context("seccomp pseudo code is not UTF-8")
     }
 
     /// The architectures besides the native one this machine's processes
@@ -385,6 +373,15 @@ fn memfd(name: &str) -> Result<OwnedFd> {
     }
     // SAFETY: fd was just returned by memfd_create and is owned by nobody else.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Everything written into a memfd, from its start.
+fn read_back(memfd: OwnedFd) -> std::io::Result<Vec<u8>> {
+    let mut file = File::from(memfd);
+    let mut bytes = Vec::new();
+    file.rewind()?;
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 // ANCHOR: load

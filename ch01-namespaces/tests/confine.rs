@@ -3,23 +3,10 @@
 //! refused. Nothing here does harm if a refusal were missing: each write
 //! goes to a path made read-only, and is checked for EROFS/EACCES.
 
-use assert_cmd::cargo::cargo_bin_cmd;
-use testkit::require_root;
+mod common;
 
-/// Runs `ch01-namespaces run ARGS... sh -c SCRIPT`: (code, stdout, stderr).
-fn sh(args: &[&str], script: &str) -> (i32, String, String) {
-    let out = cargo_bin_cmd!("ch01-namespaces")
-        .arg("run")
-        .args(args)
-        .args(["sh", "-c", script])
-        .output()
-        .expect("run ch01-namespaces");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::sh;
+use testkit::require_root;
 
 /// The value of `Field:` in the container's `/proc/self/status`.
 fn status_field(args: &[&str], field: &str) -> String {

@@ -8,23 +8,10 @@
 //! chapter 2's device cgroup (its own test), so here only `mount` of it is
 //! tried, and refused for want of `CAP_SYS_ADMIN`.
 
-use assert_cmd::cargo::cargo_bin_cmd;
-use testkit::require_root;
+mod common;
 
-/// Runs `ch01-namespaces run ARGS... sh -c SCRIPT`: (code, stdout, stderr).
-fn sh(args: &[&str], script: &str) -> (i32, String, String) {
-    let out = cargo_bin_cmd!("ch01-namespaces")
-        .arg("run")
-        .args(args)
-        .args(["sh", "-c", script])
-        .output()
-        .expect("run ch01-namespaces");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+use common::sh;
+use testkit::require_root;
 
 /// The device the host's `/` is mounted from (`/dev/vda`, `/dev/sda1`...).
 fn root_device() -> Option<String> {

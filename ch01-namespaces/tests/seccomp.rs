@@ -3,25 +3,13 @@
 //! given with `--security-opt seccomp=FILE`. Each refused call would be
 //! harmless if it went through (a new user namespace, a keyring lookup).
 
+mod common;
+
 use std::path::PathBuf;
 
 use assert_cmd::cargo::cargo_bin_cmd;
+use common::sh;
 use testkit::require_root;
-
-/// Runs `ch01-namespaces run ARGS... sh -c SCRIPT`: (code, stdout, stderr).
-fn sh(args: &[&str], script: &str) -> (i32, String, String) {
-    let out = cargo_bin_cmd!("ch01-namespaces")
-        .arg("run")
-        .args(args)
-        .args(["sh", "-c", script])
-        .output()
-        .expect("run ch01-namespaces");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
 
 /// Docker's default profile, the file as Docker ships it.
 fn docker_profile() -> PathBuf {
