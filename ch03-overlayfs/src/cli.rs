@@ -81,8 +81,13 @@ pub struct RootFsArgs {
     #[arg(long = "read-only")]
     pub read_only: bool,
 
-    /// Mount a tmpfs at PATH: PATH[:OPTIONS] (repeatable)
-    #[arg(long = "tmpfs", value_name = "PATH[:OPTIONS]", value_parser = parse_tmpfs)]
+    /// The `--tmpfs PATH[:OPTIONS]` mounts, in the order given.
+    #[arg(
+        long = "tmpfs",
+        value_name = "PATH[:OPTIONS]",
+        value_parser = parse_tmpfs,
+        help = "Mount a tmpfs at PATH: PATH[:OPTIONS] (repeatable)"
+    )]
     pub tmpfs: Vec<Tmpfs>,
 }
 // ANCHOR_END: rootfs_args
