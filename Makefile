@@ -29,6 +29,7 @@ IMAGE_TAR    ?= /root/busybox.tar
 # and nc are typed on the host in the seed's walkthrough); qemu-system-x86
 # runs the test VM.
 APT_PACKAGES := busybox-static iptables iproute2 util-linux procps kmod skopeo umoci python3 attr jq \
+                libseccomp-dev \
                 telnet netcat-openbsd qemu-system-x86
 ROOT         := $(shell id -u)
 
@@ -68,7 +69,7 @@ all: build
 check-rust:
 	@CARGO=$(firstword $(CARGO)) scripts/check-rust.sh
 
-build:
+build: deps
 	$(CARGO) build --workspace --all-targets
 	@mkdir -p bin
 	@if [ -x $(TARGET_DIR)/debug/mydocker ]; then cp $(TARGET_DIR)/debug/mydocker bin/mydocker; fi

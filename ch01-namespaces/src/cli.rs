@@ -7,10 +7,11 @@
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
+use crate::confine::Confinement;
 use crate::spec::{Spec, validate_hostname};
 
 // ANCHOR: container_args
-/// The options chapter 1 knows: terminal and hostname.
+/// The options chapter 1 knows: terminal, hostname and confinement.
 ///
 /// As in Docker, `-h` is the hostname, so help is only `--help`.
 #[derive(Args, Debug, Clone, Default)]
@@ -27,6 +28,22 @@ pub struct ContainerArgs {
     /// Hostname inside the container (default: its short id)
     #[arg(short = 'h', long, value_name = "NAME")]
     pub hostname: Option<String>,
+
+    /// Add a Linux capability to Docker's default 14 (or ALL)
+    #[arg(long = "cap-add", value_name = "CAP")]
+    pub cap_add: Vec<String>,
+
+    /// Drop a Linux capability (or ALL)
+    #[arg(long = "cap-drop", value_name = "CAP")]
+    pub cap_drop: Vec<String>,
+
+    /// Give the container every capability and no masked paths
+    #[arg(long)]
+    pub privileged: bool,
+
+    /// Security option: no-new-privileges, seccomp=PROFILE.json, seccomp=unconfined
+    #[arg(long = "security-opt", value_name = "OPT")]
+    pub security_opt: Vec<String>,
 
     /// Print help
     #[arg(long, action = clap::ArgAction::Help)]
@@ -50,6 +67,12 @@ impl ContainerArgs {
         }
         spec.tty = self.tty;
         spec.interactive = self.interactive;
+        spec.confinement = Confinement::from_flags(
+            &self.cap_add,
+            &self.cap_drop,
+            self.privileged,
+            &self.security_opt,
+        )?;
         Ok(())
     }
 }

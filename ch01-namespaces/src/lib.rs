@@ -12,13 +12,19 @@
 //! 6. [`tty`]: a pseudo-terminal for `-t`.
 //! 7. [`cli`] and [`dialect`]: the command line, in Docker's and the seed's spellings.
 //! 8. [`exit`]: Docker's exit codes for errors.
+//! 9. [`capabilities`], [`masks`], [`seccomp`] and [`confine`]: what root
+//!    inside may still do, reduced to Docker's defaults just before `exec`.
 
+pub mod capabilities;
 pub mod cli;
+pub mod confine;
 pub mod dialect;
 pub mod exec;
 pub mod exit;
 pub mod lifecycle;
+pub mod masks;
 pub mod namespaces;
+pub mod seccomp;
 pub mod signals;
 pub mod spec;
 pub mod tty;

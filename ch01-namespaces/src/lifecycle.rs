@@ -75,6 +75,12 @@ pub enum Stage {
     Workdir,
     /// Chapter 1: `/proc` of the new PID namespace, last of all mounts.
     Proc,
+    /// Chapter 3: the `--tmpfs` mounts, then `/` read-only (`--read-only`),
+    /// once every mount point of the root is in place.
+    ReadOnlyRoot,
+    /// Chapter 1: masks, read-only paths and capabilities, last of all,
+    /// once nothing needs root's full powers any more.
+    Confine,
 }
 // ANCHOR_END: stage
 

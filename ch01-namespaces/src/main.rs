@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use ch01_namespaces::cli::{Cli, Command};
+use ch01_namespaces::confine::Confine;
 use ch01_namespaces::exit::run_main;
 use ch01_namespaces::lifecycle::Container;
 use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
@@ -15,7 +16,8 @@ fn main() -> ExitCode {
             let container = Container::new(spec)
                 .hook(PrivateMounts)
                 .hook(Hostname)
-                .hook(ProcFs);
+                .hook(ProcFs)
+                .hook(Confine);
             container.run()
         }
     })

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 
+use crate::confine::Confinement;
+
 /// The `PATH` Docker gives a container when the image says nothing else.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -31,6 +33,8 @@ pub struct Spec {
     pub tty: bool,
     /// Keep standard input open (`-i`).
     pub interactive: bool,
+    /// What root inside may still do (capabilities, masked paths).
+    pub confinement: Confinement,
 }
 
 impl Spec {
@@ -51,6 +55,7 @@ impl Spec {
             rootfs: None,
             tty: false,
             interactive: false,
+            confinement: Confinement::default(),
         })
     }
 

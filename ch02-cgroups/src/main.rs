@@ -2,6 +2,7 @@
 
 use std::process::ExitCode;
 
+use ch01_namespaces::confine::Confine;
 use ch01_namespaces::exit::run_main;
 use ch01_namespaces::lifecycle::Container;
 use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
@@ -19,7 +20,8 @@ fn main() -> ExitCode {
                 .hook(PrivateMounts)
                 .hook(Hostname)
                 .hook(cgroups)
-                .hook(ProcFs);
+                .hook(ProcFs)
+                .hook(Confine);
             container.run()
         }
     })

@@ -15,6 +15,7 @@ use clap::{Args, Parser, Subcommand};
 
 use ch01_namespaces::cli::ContainerArgs;
 
+use crate::readonly::{ReadOnlyRoot, Tmpfs};
 use crate::volumes::Volume;
 
 /// The default data root, as Docker's `/var/lib/docker`.
@@ -71,6 +72,40 @@ pub struct VolumeArgs {
     pub volumes: Vec<Volume>,
 }
 // ANCHOR_END: volume_args
+
+// ANCHOR: rootfs_args
+/// How writable the root filesystem is.
+#[derive(Args, Debug, Clone, Default)]
+pub struct RootFsArgs {
+    /// Mount the container's root filesystem read-only
+    #[arg(long = "read-only")]
+    pub read_only: bool,
+
+    /// The `--tmpfs PATH[:OPTIONS]` mounts, in the order given.
+    #[arg(
+        long = "tmpfs",
+        value_name = "PATH[:OPTIONS]",
+        value_parser = parse_tmpfs,
+        help = "Mount a tmpfs at PATH: PATH[:OPTIONS] (repeatable)"
+    )]
+    pub tmpfs: Vec<Tmpfs>,
+}
+// ANCHOR_END: rootfs_args
+
+impl RootFsArgs {
+    /// The hook these options ask for.
+    pub fn hook(&self) -> ReadOnlyRoot {
+        ReadOnlyRoot {
+            read_only: self.read_only,
+            tmpfs: self.tmpfs.clone(),
+        }
+    }
+}
+
+/// clap's value parser for `--tmpfs`.
+fn parse_tmpfs(text: &str) -> Result<Tmpfs, String> {
+    Tmpfs::parse(text).map_err(|e| format!("{e:#}"))
+}
 
 /// clap's value parser for `-v`.
 fn parse_volume(text: &str) -> Result<Volume, String> {
@@ -150,6 +185,10 @@ pub struct RunArgs {
     /// Volumes
     #[command(flatten)]
     pub volumes: VolumeArgs,
+
+    /// Read-only root and tmpfs mounts
+    #[command(flatten)]
+    pub rootfs: RootFsArgs,
 
     /// The image and the command
     #[command(flatten)]

@@ -12,11 +12,13 @@
 //!    the new root, resolving their targets without leaving it.
 //! 4. [`pivot`]: the [`pivot::PivotRoot`] hook swaps the root mount, then
 //!    mounts `/sys` read-only and a fresh `/dev` ([`dev`]).
-//! 5. [`cli`]: `run [flags] IMAGE [COMMAND...]`, `--root`, `-v`.
-//! 6. [`syscall`]: the mount sequences make their kernel calls through the
+//! 5. [`readonly`]: the [`readonly::ReadOnlyRoot`] hook mounts the
+//!    `--tmpfs` directories and makes `/` read-only (`--read-only`).
+//! 6. [`cli`]: `run [flags] IMAGE [COMMAND...]`, `--root`, `-v`, `--read-only`, `--tmpfs`.
+//! 7. [`syscall`]: the mount sequences make their kernel calls through the
 //!    [`syscall::Syscall`] trait, so that a unit test can record them
 //!    ([`syscall::Recorder`]) without root.
-//! 7. [`storage`]: the data root's layout and the rules every record under
+//! 8. [`storage`]: the data root's layout and the rules every record under
 //!    it follows (lock, atomic write, timestamps), used by every later chapter.
 //!
 //! The hooks a `run` assembles, in order (`enter` runs in the child):
@@ -29,6 +31,8 @@
 //! Volumes        ch03  enter: bind mounts into merged
 //! PivotRoot      ch03  enter: pivot_root, /sys, /dev
 //! ProcFs         ch01  enter: /proc of the new PID namespace
+//! ReadOnlyRoot   ch03  enter: --tmpfs mounts, / read-only with --read-only
+//! Confine        ch01  enter: masks, seccomp, capabilities
 //! ```
 
 pub mod cli;
@@ -36,6 +40,7 @@ pub mod dev;
 pub mod images;
 pub mod overlay;
 pub mod pivot;
+pub mod readonly;
 pub mod storage;
 pub mod syscall;
 pub mod volumes;

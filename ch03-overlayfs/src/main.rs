@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 
+use ch01_namespaces::confine::Confine;
 use ch01_namespaces::exit::run_main;
 use ch01_namespaces::lifecycle::Container;
 use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
@@ -39,7 +40,9 @@ fn run(root: &RootArgs, args: RunArgs) -> Result<i32> {
         .hook(Overlay::new(vec![image], container_dir))
         .hook(Volumes::new(args.volumes.volumes))
         .hook(PivotRoot)
-        .hook(ProcFs);
+        .hook(ProcFs)
+        .hook(args.rootfs.hook())
+        .hook(Confine);
     container.run()
 }
 // ANCHOR_END: run

@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use ch01_namespaces::cli::ContainerArgs;
 use ch02_cgroups::cli::LimitArgs;
-use ch03_overlayfs::cli::{ImageArgs, RootArgs, VolumeArgs};
+use ch03_overlayfs::cli::{ImageArgs, RootArgs, RootFsArgs, VolumeArgs};
 
 /// `ch04-images`: images, named containers, commit, export, save and load.
 #[derive(Parser, Debug)]
@@ -75,6 +75,10 @@ pub struct RunArgs {
     /// Volumes (chapter 3)
     #[command(flatten)]
     pub volumes: VolumeArgs,
+
+    /// Read-only root and tmpfs mounts (chapter 3)
+    #[command(flatten)]
+    pub rootfs: RootFsArgs,
 
     /// Name of the container (default: a generated one)
     #[arg(long, value_name = "NAME")]

@@ -13,6 +13,7 @@ use anyhow::{Result, bail};
 use nix::fcntl::Flock;
 use nix::unistd::Pid;
 
+use ch01_namespaces::confine::Confine;
 use ch01_namespaces::lifecycle::{Container, End, Hook, Stage};
 use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
 use ch01_namespaces::spec::Spec;
@@ -21,6 +22,7 @@ use ch02_cgroups::hook::OomKilled;
 use ch02_cgroups::limits::Resources;
 use ch03_overlayfs::overlay::Overlay;
 use ch03_overlayfs::pivot::PivotRoot;
+use ch03_overlayfs::readonly::ReadOnlyRoot;
 use ch03_overlayfs::volumes::Volumes;
 
 use crate::cli::RunArgs;
@@ -41,6 +43,8 @@ pub struct Plan {
     /// Held until the container is recorded, so `rmi` cannot remove the
     /// image between our choosing it and using it.
     pub image_lock: Flock<File>,
+    /// `--read-only` and `--tmpfs` (chapter 3).
+    pub rootfs: ReadOnlyRoot,
 }
 
 impl Plan {
@@ -89,6 +93,7 @@ impl Plan {
             record,
             lowerdirs: image.lowerdirs(&images.layers),
             image_lock,
+            rootfs: args.rootfs.hook(),
         })
     }
 
@@ -110,7 +115,9 @@ impl Plan {
             .hook(Overlay::new(self.lowerdirs, dir).keep_layer(true))
             .hook(volumes)
             .hook(PivotRoot)
-            .hook(ProcFs))
+            .hook(ProcFs)
+            .hook(self.rootfs)
+            .hook(Confine))
     }
 }
 // ANCHOR_END: plan

@@ -94,6 +94,7 @@ fn spec_for(record: &Record, args: &ExecArgs) -> Result<Spec> {
         rootfs: None,
         tty: args.tty,
         interactive: args.interactive,
+        confinement: runtime.confinement()?,
     })
 }
 
@@ -139,9 +140,12 @@ fn fork_and_wait(
     // SAFETY: single-threaded (setns of a mount namespace just proved it).
     match unsafe { fork() }.context("fork the command")? {
         ForkResult::Child => {
+            // The container's capabilities, also for `exec`: after the
+            // cgroup join, the last thing before the command.
             let joined = joiner
                 .join()
-                .context("join the container's cgroup (write 0)");
+                .context("join the container's cgroup (write 0)")
+                .and_then(|()| spec.confinement.restrict_process());
             let code = match (joined, &pty) {
                 (Err(err), _) => Some((125, format!("{err:#}"))),
                 (Ok(()), Some(pty)) => match tty::make_controlling(pty.slave.as_raw_fd()) {

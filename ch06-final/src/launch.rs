@@ -4,9 +4,10 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use nix::fcntl::Flock;
 
+use ch01_namespaces::confine::{Confine, Confinement};
 use ch01_namespaces::lifecycle::Container;
 use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
 use ch01_namespaces::spec::Spec;
@@ -71,6 +72,7 @@ fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Conta
         .files_in(dir.join("etc"))
         .alias(&record.name);
     let overlay = Overlay::new(lowerdirs, dir.clone());
+    let rootfs = runtime.rootfs()?;
     let supervision = Supervision::new(root, store.clone(), dir, runtime);
     let container = Container::new(spec)
         .hook(ParentDeath::new())
@@ -82,7 +84,9 @@ fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Conta
         .hook(network)
         .hook(PivotRoot)
         .hook(Workdir)
-        .hook(ProcFs);
+        .hook(ProcFs)
+        .hook(rootfs)
+        .hook(Confine);
     // A new container's layer is kept after it exits, for commit and start.
     Ok(match kind {
         Kind::New => container
@@ -141,6 +145,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
             record,
             lowerdirs,
             image_lock,
+            rootfs: _,
         } = Plan::new(root, &args.run)?;
         // The image's environment first, then the user's: the last one wins.
         spec.env.extend(user_env);
@@ -155,6 +160,25 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
             interactive: spec.interactive,
             auto_remove: args.auto_remove,
             detached: args.detach,
+            cap_add: args.run.container.cap_add.clone(),
+            cap_drop: args.run.container.cap_drop.clone(),
+            privileged: args.run.container.privileged,
+            security_opt: args.run.container.security_opt.clone(),
+            read_only: args.run.rootfs.read_only,
+            tmpfs: args
+                .run
+                .rootfs
+                .tmpfs
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            seccomp_profile: match Confinement::seccomp_file(&args.run.container.security_opt) {
+                Some(file) => Some(
+                    std::fs::read_to_string(file)
+                        .with_context(|| format!("read seccomp profile {file}"))?,
+                ),
+                None => None,
+            },
         };
         Ok(Launch {
             spec,
@@ -218,6 +242,7 @@ pub fn start(root: &Path, name_or_id: &str) -> Result<()> {
             rootfs: None,
             tty: runtime.tty,
             interactive: runtime.interactive,
+            confinement: runtime.confinement()?,
         };
         let launch = Launch {
             spec,

@@ -16,6 +16,9 @@
 
 use std::path::PathBuf;
 
+use anyhow::Result;
+use ch01_namespaces::confine::Confinement;
+use ch03_overlayfs::readonly::{ReadOnlyRoot, Tmpfs};
 use serde::{Deserialize, Serialize};
 
 use ch04_images::containers::Part;
@@ -49,6 +52,66 @@ pub struct Runtime {
     pub auto_remove: bool,
     /// Started with `-d` (or by `start`): output goes to the logs.
     pub detached: bool,
+    /// `--cap-add`, as typed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cap_add: Vec<String>,
+    /// `--cap-drop`, as typed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cap_drop: Vec<String>,
+    /// `--privileged`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub privileged: bool,
+    /// `--security-opt`, as typed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_opt: Vec<String>,
+    /// The profile of `--security-opt seccomp=FILE` as it was at `run`:
+    /// `start` and `exec` use this copy, not the file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_profile: Option<String>,
+    /// `--read-only`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub read_only: bool,
+    /// `--tmpfs`, as typed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tmpfs: Vec<String>,
+}
+
+impl Runtime {
+    /// The confinement the container was started with, as chapter 1 builds
+    /// it from the same flags (a record older than the flags gets Docker's
+    /// default).
+    pub fn confinement(&self) -> Result<Confinement> {
+        let opts: Vec<String> = match &self.seccomp_profile {
+            // The profile is read from the record below, not the file.
+            Some(_) => self
+                .security_opt
+                .iter()
+                .filter(|opt| !opt.starts_with("seccomp"))
+                .cloned()
+                .collect(),
+            None => self.security_opt.clone(),
+        };
+        let confinement =
+            Confinement::from_flags(&self.cap_add, &self.cap_drop, self.privileged, &opts)?;
+        match &self.seccomp_profile {
+            Some(profile) => confinement.with_profile(profile),
+            None => Ok(confinement),
+        }
+    }
+}
+
+impl Runtime {
+    /// Chapter 3's hook for `--read-only` and `--tmpfs`.
+    pub fn rootfs(&self) -> Result<ReadOnlyRoot> {
+        Ok(ReadOnlyRoot {
+            read_only: self.read_only,
+            tmpfs: self
+                .tmpfs
+                .iter()
+                .map(|t| Tmpfs::parse(t))
+                .collect::<Result<_>>()?,
+        })
+    }
 }
 
 impl Part for Runtime {

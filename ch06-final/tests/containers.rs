@@ -135,6 +135,107 @@ fn an_oom_kill_shows_in_inspect_and_ps() {
     );
 }
 
+/// `exec` gets the container's capabilities, and `start` keeps them: the
+/// flags are in the record.
+#[test]
+fn exec_and_start_keep_the_containers_capabilities() {
+    if !testkit::require_root("exec_and_start_keep_the_containers_capabilities") {
+        return;
+    }
+    let env = Env::new();
+    let cap_eff = |name: &str| {
+        let out = env.ok(&["exec", name, "grep", "^CapEff:", "/proc/self/status"]);
+        out.split_whitespace()
+            .nth(1)
+            .unwrap_or_default()
+            .to_string()
+    };
+    env.ok(&["run", "-d", "--name", "plain", "busybox", "sleep", "60"]);
+    assert_eq!(cap_eff("plain"), "00000000a80425fb");
+    let args = [
+        "run",
+        "-d",
+        "--name",
+        "bare",
+        "--cap-drop",
+        "ALL",
+        "--cap-add",
+        "KILL",
+    ];
+    env.ok(&[&args[..], &["busybox", "sleep", "60"]].concat());
+    assert_eq!(cap_eff("bare"), "0000000000000020");
+    env.ok(&["stop", "-t", "0", "bare"]);
+    env.ok(&["start", "bare"]);
+    for _ in 0..100 {
+        if env.state("bare").0 == "running" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(cap_eff("bare"), "0000000000000020");
+    env.ok(&["rm", "-f", "plain", "bare"]);
+}
+
+/// The seccomp profile, `--read-only` and `--tmpfs` hold for `exec` and
+/// after `start`: the record keeps a copy of the profile, so `start` does
+/// not need the file any more.
+#[test]
+fn exec_and_start_keep_seccomp_and_the_read_only_root() {
+    if !testkit::require_root("exec_and_start_keep_seccomp_and_the_read_only_root") {
+        return;
+    }
+    let env = Env::new();
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("no-mkdir.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction": "SCMP_ACT_ALLOW",
+            "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    let opt = format!("seccomp={}", profile.display());
+    env.ok(&["run", "-d", "--name", "plain", "busybox", "sleep", "60"]);
+    let seccomp = env.ok(&["exec", "plain", "grep", "^Seccomp:", "/proc/self/status"]);
+    assert_eq!(seccomp, "Seccomp:\t2\n");
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "sealed",
+        "--read-only",
+        "--tmpfs",
+        "/scratch",
+        "--security-opt",
+        &opt,
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    std::fs::remove_file(&profile).unwrap();
+    let check = "mkdir /scratch/d 2>&1; touch /etc/x 2>&1; echo ok > /scratch/f && cat /scratch/f";
+    let expected = "mkdir: can't create directory '/scratch/d': Operation not permitted\n\
+                    touch: /etc/x: Read-only file system\nok\n";
+    let out = env
+        .cmd(&["exec", "sealed", "sh", "-c", check])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    env.ok(&["stop", "-t", "0", "sealed"]);
+    env.ok(&["start", "sealed"]);
+    for _ in 0..100 {
+        if env.state("sealed").0 == "running" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let out = env
+        .cmd(&["exec", "sealed", "sh", "-c", check])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), expected);
+    env.ok(&["rm", "-f", "plain", "sealed"]);
+}
+
 /// A container that handles SIGTERM stops at once, with its own code.
 #[test]
 fn stop_of_a_container_that_traps_term_gives_its_code() {

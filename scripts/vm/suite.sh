@@ -10,19 +10,25 @@
 #   network     chapter 5's lab tests with modules loaded on demand
 #   faq-forward the FORWARD FAQ's recorded lab, replayed and compared
 #   book-v2     chapter 2's v2 recordings (ch02-*-v2), replayed and compared
+#   confine     chapter 1's confinement tests on a stock kernel (which has
+#               /proc/kcore and /proc/sysrq-trigger), and the final mydocker's
+#               default container: capabilities, seccomp mode 2, masks
 #   walkthrough the seed's walkthrough in the VM's own network namespace
 #               (make net, d1, d2, ping, nc and telnet, make net-down), and
 #               the lab's make LAB=1 net / lab-down twice in a row
 #
-# Every part runs even when an earlier one fails; the suite fails if any did.
+# `suite.sh PART...` runs only those parts. Every part runs even when an
+# earlier one fails; the suite fails if any did.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 export MYDOCKER_NO_SKIP=1
 failed=()
 
+only=("$@")
 part() {
     local name=$1
     shift
+    if [ ${#only[@]} -gt 0 ] && [[ " ${only[*]} " != *" $name "* ]]; then return 0; fi
     echo "=== vm-test: $name"
     if "$@"; then echo "=== vm-test: $name ok"; else echo "=== vm-test: $name FAILED"; failed+=("$name"); fi
 }
@@ -59,11 +65,26 @@ limits() (
     [ "$(cgroups_left)" = "$before" ] || { echo "cgroups left: $(cgroups_left)"; exit 1; }
 )
 
+# Docker's default confinement where every file it guards exists.
+confine() (
+    set -e
+    cargo test -q -p ch01-namespaces --test confine --test seccomp --test escapes
+    out=$(./bin/mydocker run --rm busybox sh -c '
+        grep -E "^(CapEff|CapBnd|Seccomp):" /proc/self/status
+        echo "kcore $(wc -c < /proc/kcore) bytes"
+        if (: >> /proc/sysrq-trigger) 2>/dev/null; then echo "sysrq writable"; else echo "sysrq refused"; fi
+        if (: >> /proc/sys/kernel/core_pattern) 2>/dev/null; then echo "core_pattern writable"; else echo "core_pattern refused"; fi')
+    echo "$out"
+    expected=$(printf 'CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nSeccomp:\t2\nkcore 0 bytes\nsysrq refused\ncore_pattern refused')
+    [ "$out" = "$expected" ] || { echo "not Docker's default confinement"; exit 1; }
+)
+
 part cgroup-v2 cargo test -q -p ch02-cgroups
 part limits limits
 part network cargo test -q -p ch05-network --test lab
 part faq-forward scripts/book-outputs.sh --check faq-forward
 part book-v2 scripts/book-outputs.sh --check ch02-concepts-v2 ch02-lab-v2 ch02-bg-v2
+part confine confine
 part walkthrough scripts/vm/walkthrough.sh
 
 left=$(cgroups_left)

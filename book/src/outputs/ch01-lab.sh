@@ -23,7 +23,7 @@ readlink /proc/self/ns/uts
 # ANCHOR_END: uts-inodes
 # ANCHOR: mount
 ch01-namespaces run findmnt -o TARGET,PROPAGATION /
-ch01-namespaces run sh -c 'mount -t tmpfs lab-tmpfs /mnt && grep -c lab-tmpfs /proc/self/mountinfo'
+ch01-namespaces run --cap-add SYS_ADMIN sh -c 'mount -t tmpfs lab-tmpfs /mnt && grep -c lab-tmpfs /proc/self/mountinfo'
 grep -c lab-tmpfs /proc/self/mountinfo
 # ANCHOR_END: mount
 # ANCHOR: ipc

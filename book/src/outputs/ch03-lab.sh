@@ -55,3 +55,10 @@ ch03-overlayfs run -v /nope:/data busybox true; echo $?
 ch03-overlayfs run busybox bash; echo $?
 ls $MYDOCKER_ROOT/containers
 # ANCHOR_END: bad-input
+# ANCHOR: read-only
+mkdir -p /tmp/lab/data
+ch03-overlayfs run --read-only --tmpfs /run/app:size=1m -v /tmp/lab/data:/data busybox sh -c '
+    touch /etc/new; echo hi > /run/app/f && cat /run/app/f; echo kept > /data/f
+    grep -E " / | /run/app " /proc/mounts | cut -d" " -f2-4 | sed "s/,lowerdir=.*//"'
+cat /tmp/lab/data/f
+# ANCHOR_END: read-only

@@ -2,7 +2,7 @@
 # FAQ (networking): the routing table inside a container.
 # ANCHOR: setup
 mydocker network create --driver bridge --subnet 192.168.10.1/24 testbridge
-mydocker run -d --name d1 -net testbridge busybox sleep 3600
+mydocker run -d --name d1 --cap-add NET_ADMIN -net testbridge busybox sleep 3600
 mydocker exec d1 route -n
 mydocker exec d1 ping -c1 -W1 198.51.100.1
 # ANCHOR_END: setup
