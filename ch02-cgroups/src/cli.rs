@@ -52,6 +52,14 @@ pub struct LimitArgs {
     /// Parent cgroup of the container's own cgroup
     #[arg(long = "cgroup-parent", value_name = "NAME", default_value = DEFAULT_PARENT)]
     pub cgroup_parent: String,
+
+    /// The `--device HOST[:CONTAINER[:PERMS]]` options, as typed.
+    #[arg(
+        long = "device",
+        value_name = "HOST[:CONTAINER[:PERMS]]",
+        help = "Give the container a host device: HOST[:CONTAINER[:PERMS]], PERMS from rwm (repeatable)"
+    )]
+    pub devices: Vec<String>,
 }
 // ANCHOR_END: limit_args
 
@@ -66,6 +74,7 @@ impl Default for LimitArgs {
             cpuset_cpus: None,
             pids_limit: None,
             cgroup_parent: DEFAULT_PARENT.to_string(),
+            devices: Vec::new(),
         }
     }
 }

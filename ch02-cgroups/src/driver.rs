@@ -28,6 +28,7 @@ use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 use crate::detect::{Host, Setup};
+use crate::devices::Rule;
 use crate::limits::Limits;
 use crate::v1::V1;
 use crate::v2::V2;
@@ -41,6 +42,8 @@ pub trait Driver: Send + Sync {
     fn create(&self) -> Result<()>;
     /// Writes every limit into the new cgroup's files.
     fn apply(&self, limits: &Limits) -> Result<()>;
+    /// Lets the cgroup's processes open only the devices `rules` allow.
+    fn allow_devices(&self, rules: &[Rule]) -> Result<()>;
     /// Moves a process (and its future children) into the cgroup.
     fn join(&self, pid: Pid) -> Result<()>;
     /// Opens the files through which a single-threaded process can later

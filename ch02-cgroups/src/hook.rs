@@ -31,6 +31,7 @@ use ch01_namespaces::spec::Spec;
 use nix::unistd::Pid;
 
 use crate::detect::{Host, Setup};
+use crate::devices;
 use crate::driver::{self, Driver, SelfJoin};
 use crate::limits::{Limits, Resources};
 
@@ -208,9 +209,11 @@ impl Hook for Cgroups {
     /// v1, opens the files the child will use to move itself in.
     fn prepare(&mut self, spec: &mut Spec) -> Result<()> {
         let limits = self.limits.clone();
+        let devices = devices::rules(spec.confinement.privileged, &limits.devices);
         let driver = self.open(&spec.id)?;
         driver.create()?;
         driver.apply(&limits)?;
+        driver.allow_devices(&devices)?;
         self.self_join = driver.self_join()?;
         Ok(())
     }
@@ -291,7 +294,18 @@ mod tests {
         assert!(
             dump(tmp.path()).contains("memory/mydocker/c0ffee/memory.limit_in_bytes: 67108864")
         );
-        assert_eq!(cgroups.paths().len(), 4);
+        assert_eq!(cgroups.paths().len(), 5);
+        // Docker's device list: everything denied, then the exceptions
+        // (the fake file keeps only the last one written).
+        let dump = dump(tmp.path());
+        assert!(
+            dump.contains("devices/mydocker/c0ffee/devices.deny: a"),
+            "{dump}"
+        );
+        assert!(
+            dump.contains("devices/mydocker/c0ffee/devices.allow: c 136:* rwm"),
+            "{dump}"
+        );
     }
 
     #[test]

@@ -9,11 +9,14 @@
 //! 2. [`detect`]: which cgroup filesystems the host has (v1, v2, hybrid).
 //! 3. [`driver`]: the small API both versions implement, and shared file work.
 //! 4. [`v1`] and [`v2`]: the two drivers, writing the kernel's files.
-//! 5. [`hook`]: [`Cgroups`], chapter 2's step in chapter 1's lifecycle.
-//! 6. [`cli`]: the command line, chapter 1's plus the limits.
+//! 5. [`devices`]: which device nodes a container may open (v1's
+//!    `devices.allow`, v2's eBPF program).
+//! 6. [`hook`]: [`Cgroups`], chapter 2's step in chapter 1's lifecycle.
+//! 7. [`cli`]: the command line, chapter 1's plus the limits.
 
 pub mod cli;
 pub mod detect;
+pub mod devices;
 pub mod driver;
 pub mod hook;
 pub mod limits;

@@ -8,6 +8,7 @@ use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::{DEFAULT_PARENT, LimitArgs};
+use crate::devices::Device;
 
 /// Docker refuses memory limits below 6 MiB: a smaller cgroup cannot even
 /// hold a starting shell, so the container would be killed at once.
@@ -48,6 +49,10 @@ pub struct Limits {
     /// The most tasks (processes and threads) alive at once (`--pids-limit`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pids_max: Option<u64>,
+    /// Host devices the container may open besides Docker's default list
+    /// (`--device`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub devices: Vec<Device>,
 }
 // ANCHOR_END: limits
 
@@ -134,6 +139,11 @@ impl Limits {
                 .map(parse_pids)
                 .transpose()?
                 .flatten(),
+            devices: args
+                .devices
+                .iter()
+                .map(|text| Device::parse(text))
+                .collect::<Result<_>>()?,
         })
     }
 

@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, anyhow, bail};
 use nix::unistd::Pid;
 
+use crate::devices::Rule;
 use crate::driver::{self, Driver, SelfJoin, make_cgroup, read, single_threaded, write};
 use crate::limits::{CPU_PERIOD_US, Limits, Swap};
 
@@ -125,6 +126,26 @@ impl Driver for V1 {
         Ok(())
     }
     // ANCHOR_END: apply
+
+    // ANCHOR: allow_devices
+    fn allow_devices(&self, rules: &[Rule]) -> Result<()> {
+        // A host without the devices hierarchy cannot refuse any device:
+        // nothing to write (the book's device lab says so).
+        let Some(dir) = self.path_for("devices") else {
+            return Ok(());
+        };
+        if rules.iter().any(Rule::allows_all) {
+            return write(&dir, "devices.allow", "a");
+        }
+        // A new cgroup starts with its parent's list (usually "all"):
+        // first nothing, then each exception.
+        write(&dir, "devices.deny", "a")?;
+        for rule in rules {
+            write(&dir, "devices.allow", rule)?;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: allow_devices
 
     // ANCHOR: join
     fn join(&self, pid: Pid) -> Result<()> {
@@ -265,7 +286,7 @@ mod tests {
             v1.path_for("cpu").unwrap(),
             tmp.path().join("cpu,cpuacct/p/id")
         );
-        assert_eq!(v1.paths().len(), 4);
+        assert_eq!(v1.paths().len(), 5);
         assert!(v1.path_for("blkio").is_none());
     }
 

@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use nix::unistd::Pid;
 
+use crate::devices::{self, Rule};
 use crate::driver::{self, Driver, make_cgroup, write};
 use crate::limits::{CPU_PERIOD_US, Limits, Swap, shares_to_weight};
 
@@ -103,6 +104,15 @@ impl Driver for V2 {
         Ok(())
     }
     // ANCHOR_END: apply
+
+    // ANCHOR: allow_devices
+    fn allow_devices(&self, rules: &[Rule]) -> Result<()> {
+        if rules.iter().any(Rule::allows_all) {
+            return Ok(()); // no program: every device, as for the host
+        }
+        devices::bpf::attach(&self.dir(), rules)
+    }
+    // ANCHOR_END: allow_devices
 
     fn join(&self, pid: Pid) -> Result<()> {
         write(&self.dir(), "cgroup.procs", pid)

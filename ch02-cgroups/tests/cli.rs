@@ -412,3 +412,56 @@ fn containers_sharing_a_parent_start_and_stop_together() {
     }
     assert_nothing_left(&parent);
 }
+
+/// A free loop device (`losetup -f`): a block device the host's root may
+/// open, and whose one byte read (of nothing: it is not bound to a file)
+/// harms nothing. It stands for the host's disk, which a container must not
+/// open (and which some machines refuse even to the host's root).
+fn host_block_device() -> Option<String> {
+    let out = std::process::Command::new("losetup")
+        .arg("-f")
+        .output()
+        .ok()?;
+    let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    std::path::Path::new(&dev).exists().then_some(dev)
+}
+
+/// Docker's device list: chapter 2 still shows the host's `/dev`, so a
+/// block device's node is right there, and only the device cgroup stops
+/// the open. (What is read, when allowed, is one byte, to /dev/null.)
+#[test]
+fn the_device_cgroup_refuses_a_block_device_but_not_dev_null() {
+    if !testkit::require_root("the_device_cgroup_refuses_a_block_device_but_not_dev_null") {
+        return;
+    }
+    let disk = host_block_device().expect("a free loop device (losetup -f)");
+    let parent = Parent::new("devices");
+    let script =
+        format!("head -c 1 {disk} > /dev/null && echo read; echo x > /dev/null && echo null-ok");
+    let (_, out, err) = sh(&parent, &[], &script);
+    assert_eq!(out, "null-ok\n", "{err}");
+    assert!(err.contains("Operation not permitted"), "{err}");
+    // --privileged: every device, as Docker gives it.
+    let (code, out, err) = sh(&parent, &["--privileged"], &script);
+    assert_eq!((code, out.as_str()), (0, "read\nnull-ok\n"), "{err}");
+    // --device with r only: the same node may be opened to read, not to
+    // write (were the write allowed, it would fail on the unbound loop).
+    let only_read = format!("{disk}:r");
+    let script =
+        format!("head -c 1 {disk} > /dev/null && echo read; (: >> {disk}) || echo no-write");
+    let (_, out, err) = sh(&parent, &["--device", &only_read], &script);
+    assert_eq!(out, "read\nno-write\n", "{err}");
+    assert!(err.contains("Operation not permitted"), "{err}");
+    assert_nothing_left(&parent);
+}
+
+#[test]
+fn a_bad_device_is_one_line_and_exit_125() {
+    let parent = Parent::new("bad-device");
+    for bad in ["/dev/nope", "/etc/hostname", "/dev/null:rel"] {
+        let (code, _, err) = sh(&parent, &["--device", bad], "true");
+        assert_eq!(code, 125, "{bad}: {err}");
+        assert_eq!(err.lines().count(), 1, "{bad}: {err}");
+    }
+    assert_nothing_left(&parent);
+}
