@@ -71,6 +71,8 @@ pub enum Stage {
     Network,
     /// Chapter 3: `pivot_root` into the new root, then `/sys` and `/dev`.
     PivotRoot,
+    /// Chapter 3: the `--device` nodes, in the new `/dev`.
+    Devices,
     /// Chapter 6: the working directory, inside the new root.
     Workdir,
     /// Chapter 1: `/proc` of the new PID namespace, last of all mounts.

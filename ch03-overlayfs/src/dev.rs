@@ -14,11 +14,14 @@
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use ch01_namespaces::lifecycle::{Hook, Stage};
+use ch01_namespaces::spec::Spec;
+use ch02_cgroups::devices::{Device, Kind};
 use nix::mount::MsFlags;
 use nix::sys::stat::{Mode, SFlag, makedev};
 
 use crate::pivot::ensure_dir;
-use crate::syscall::Syscall;
+use crate::syscall::{Kernel, Syscall};
 
 // ANCHOR: devices
 /// The device nodes every container gets: name, major, minor.
@@ -104,6 +107,61 @@ pub fn populate(sys: &dyn Syscall, dev: &Path) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: populate
+
+// ANCHOR: device_nodes
+/// The hook for `--device`: each host node given to the container is made
+/// again in its `/dev` (or wherever it asked), with the host node's type,
+/// numbers and mode. Chapter 2's device cgroup is what lets it be opened.
+pub struct DeviceNodes(pub Vec<Device>);
+
+impl Hook for DeviceNodes {
+    fn name(&self) -> &'static str {
+        "device nodes"
+    }
+
+    fn stage(&self) -> Stage {
+        Stage::Devices
+    }
+
+    fn enter(&self, _spec: &Spec) -> Result<()> {
+        make_nodes(&Kernel, &self.0)
+    }
+}
+
+/// Makes the nodes, inside the new root.
+pub fn make_nodes(sys: &dyn Syscall, devices: &[Device]) -> Result<()> {
+    for device in devices {
+        let path = &device.container;
+        let mut dir = std::path::PathBuf::from("/");
+        if let Some(parent) = path.parent() {
+            for part in parent.components().skip(1) {
+                dir.push(part);
+                ensure_dir(sys, &dir, 0o755)?;
+            }
+        }
+        let kind = match device.kind {
+            Kind::Block => SFlag::S_IFBLK,
+            _ => SFlag::S_IFCHR,
+        };
+        let (major, minor) = (u64::from(device.major), u64::from(device.minor));
+        sys.mknod(
+            path,
+            kind,
+            Mode::from_bits_truncate(device.mode),
+            makedev(major, minor),
+        )
+        .with_context(|| {
+            format!(
+                "mknod {} for --device {}",
+                path.display(),
+                device.host.display()
+            )
+        })?;
+        set_mode(sys, path, device.mode)?;
+    }
+    Ok(())
+}
+// ANCHOR_END: device_nodes
 
 fn set_mode(sys: &dyn Syscall, path: &Path, mode: u32) -> Result<()> {
     sys.chmod(path, mode)

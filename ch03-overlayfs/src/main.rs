@@ -11,6 +11,7 @@ use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
 use ch02_cgroups::Cgroups;
 use ch02_cgroups::limits::Resources;
 use ch03_overlayfs::cli::{Cli, Command, RootArgs, RunArgs};
+use ch03_overlayfs::dev::DeviceNodes;
 use ch03_overlayfs::images;
 use ch03_overlayfs::overlay::Overlay;
 use ch03_overlayfs::pivot::PivotRoot;
@@ -33,6 +34,7 @@ fn run(root: &RootArgs, args: RunArgs) -> Result<i32> {
     let image = images::resolve(&root.dir()?, &args.image.image)?;
     let spec = args.container.to_spec(args.image.command())?;
     let container_dir = root.container_dir(&spec.id)?;
+    let devices = DeviceNodes(cgroups.limits().devices.clone());
     let container = Container::new(spec)
         .hook(PrivateMounts)
         .hook(Hostname)
@@ -40,6 +42,7 @@ fn run(root: &RootArgs, args: RunArgs) -> Result<i32> {
         .hook(Overlay::new(vec![image], container_dir))
         .hook(Volumes::new(args.volumes.volumes))
         .hook(PivotRoot)
+        .hook(devices)
         .hook(ProcFs)
         .hook(args.rootfs.hook())
         .hook(Confine);

@@ -187,3 +187,55 @@ fn chroot_escape_cannot_reach_the_host_root() {
     let out = fx.run_ok(&["-v", &volume, "busybox", "sh", "-c", &script]);
     assert_eq!(out, "escaped\ncontained\n");
 }
+
+/// A free loop device of the host (`losetup -f`): a block device whose
+/// one-byte read harms nothing (it is bound to no file).
+fn free_loop_device() -> (String, u64, u64) {
+    let out = Command::new("losetup")
+        .arg("-f")
+        .output()
+        .expect("losetup -f");
+    let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let rdev = std::os::unix::fs::MetadataExt::rdev(
+        &std::fs::metadata(&dev).expect("stat the loop device"),
+    );
+    (
+        dev,
+        nix::sys::stat::major(rdev),
+        nix::sys::stat::minor(rdev),
+    )
+}
+
+/// The escape `MKNOD` leaves open, closed by chapter 2's device cgroup: a
+/// node for a host block device can be made in the container, but not
+/// opened; `--privileged` opens it; `--device` gives exactly one node.
+#[test]
+fn a_block_device_made_with_mknod_cannot_be_opened() {
+    if !testkit::require_root("a_block_device_made_with_mknod_cannot_be_opened") {
+        return;
+    }
+    let (dev, major, minor) = free_loop_device();
+    let fx = Fixture::new();
+    let script = format!(
+        "mknod /blk b {major} {minor} && echo made; head -c 1 /blk > /dev/null && echo opened"
+    );
+    let out = fx.run(&["busybox", "sh", "-c", &script]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "made\n", "{err}");
+    assert!(err.contains("Operation not permitted"), "{err}");
+    let out = fx.run_ok(&["--privileged", "busybox", "sh", "-c", &script]);
+    assert_eq!(out, "made\nopened\n");
+    let given = format!("{dev}:/dev/given:r");
+    let out = fx.run_ok(&[
+        "--device",
+        &given,
+        "busybox",
+        "sh",
+        "-c",
+        "stat -c '%F %t,%T' /dev/given; head -c 1 /dev/given > /dev/null && echo read; (: >> /dev/given) 2>/dev/null || echo no-write",
+    ]);
+    assert_eq!(
+        out,
+        format!("block special file {major:x},{minor:x}\nread\nno-write\n")
+    );
+}

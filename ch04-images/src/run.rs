@@ -20,6 +20,7 @@ use ch01_namespaces::spec::Spec;
 use ch02_cgroups::Cgroups;
 use ch02_cgroups::hook::OomKilled;
 use ch02_cgroups::limits::Resources;
+use ch03_overlayfs::dev::DeviceNodes;
 use ch03_overlayfs::overlay::Overlay;
 use ch03_overlayfs::pivot::PivotRoot;
 use ch03_overlayfs::readonly::ReadOnlyRoot;
@@ -104,6 +105,7 @@ impl Plan {
     pub fn container(self, containers: &ContainerStore) -> Result<Container> {
         let dir = containers.dir_of(&self.spec.id);
         let cgroups = Cgroups::from_resources(&self.record.resources)?;
+        let devices = DeviceNodes(self.record.resources.limits.devices.clone());
         let volumes = Volumes::new(self.record.mounts.clone());
         let registration = Registration::new(containers.clone(), self.record, self.image_lock)
             .watch_oom(cgroups.oom_killed());
@@ -115,6 +117,7 @@ impl Plan {
             .hook(Overlay::new(self.lowerdirs, dir).keep_layer(true))
             .hook(volumes)
             .hook(PivotRoot)
+            .hook(devices)
             .hook(ProcFs)
             .hook(self.rootfs)
             .hook(Confine))

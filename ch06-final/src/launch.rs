@@ -13,6 +13,7 @@ use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
 use ch01_namespaces::spec::Spec;
 use ch02_cgroups::Cgroups;
 use ch02_cgroups::limits::Resources;
+use ch03_overlayfs::dev::DeviceNodes;
 use ch03_overlayfs::overlay::Overlay;
 use ch03_overlayfs::pivot::PivotRoot;
 use ch03_overlayfs::volumes::Volumes;
@@ -66,6 +67,7 @@ fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Conta
     record.set_part(&runtime)?;
     let dir = store.dir_of(&spec.id);
     let cgroups = Cgroups::from_resources(&record.resources)?;
+    let devices = DeviceNodes(record.resources.limits.devices.clone());
     // The hook moves into the container; the registration keeps a flag.
     let oom = cgroups.oom_killed();
     let network = Network::new(root, &attachment)?
@@ -83,6 +85,7 @@ fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Conta
         .hook(Volumes::new(record.mounts.clone()))
         .hook(network)
         .hook(PivotRoot)
+        .hook(devices)
         .hook(Workdir)
         .hook(ProcFs)
         .hook(rootfs)
