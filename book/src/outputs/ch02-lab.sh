@@ -32,3 +32,9 @@ ch02-cgroups run --cpuset-cpus 99 true
 # ANCHOR: pids
 ch02-cgroups run --pids-limit 10 sh -c 'i=0; while [ $i -lt 20 ]; do sleep 30 & i=$((i+1)); echo started $i; done'
 # ANCHOR_END: pids
+# ANCHOR: devices
+ch02-cgroups run sh -c 'cat /sys/fs/cgroup/devices$(grep :devices: /proc/self/cgroup | cut -d: -f3)/devices.list'
+ch02-cgroups run head -c 1 /dev/loop0
+ch02-cgroups run --privileged sh -c 'head -c 1 /dev/loop0 && echo opened'
+ch02-cgroups run --device /dev/loop0:r sh -c 'head -c 1 /dev/loop0 && echo read; : >> /dev/loop0'
+# ANCHOR_END: devices
