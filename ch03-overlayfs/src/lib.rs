@@ -30,6 +30,7 @@
 //! Overlay        ch03  prepare: upper/work/merged dirs; enter: mount overlay
 //! Volumes        ch03  enter: bind mounts into merged
 //! PivotRoot      ch03  enter: pivot_root, /sys, /dev
+//! DeviceNodes    ch03  enter: the --device nodes in /dev
 //! ProcFs         ch01  enter: /proc of the new PID namespace
 //! ReadOnlyRoot   ch03  enter: --tmpfs mounts, / read-only with --read-only
 //! Confine        ch01  enter: masks, seccomp, capabilities
