@@ -12,7 +12,9 @@
 #   book-v2     chapter 2's v2 recordings (ch02-*-v2), replayed and compared
 #   confine     chapter 1's confinement tests on a stock kernel (which has
 #               /proc/kcore and /proc/sysrq-trigger), and the final mydocker's
-#               default container: capabilities, seccomp mode 2, masks
+#               default container: capabilities, seccomp mode 2, masks, and
+#               a node of the scratch disk made with mknod and refused (v2's
+#               device program)
 #   walkthrough the seed's walkthrough in the VM's own network namespace
 #               (make net, d1, d2, ping, nc and telnet, make net-down), and
 #               the lab's make LAB=1 net / lab-down twice in a row
@@ -69,14 +71,20 @@ limits() (
 confine() (
     set -e
     cargo test -q -p ch01-namespaces --test confine --test seccomp --test escapes
+    # The VM's scratch disk (major minor), for a node made inside: on v2
+    # only chapter 2's eBPF program stands between it and the container.
+    scratch=$(tr : ' ' < /sys/block/vda/dev)
     out=$(./bin/mydocker run --rm busybox sh -c '
         grep -E "^(CapEff|CapBnd|Seccomp):" /proc/self/status
         echo "kcore $(wc -c < /proc/kcore) bytes"
         if (: >> /proc/sysrq-trigger) 2>/dev/null; then echo "sysrq writable"; else echo "sysrq refused"; fi
-        if (: >> /proc/sys/kernel/core_pattern) 2>/dev/null; then echo "core_pattern writable"; else echo "core_pattern refused"; fi')
+        if (: >> /proc/sys/kernel/core_pattern) 2>/dev/null; then echo "core_pattern writable"; else echo "core_pattern refused"; fi
+        mknod /scratch b '"$scratch"' && if head -c 1 /scratch >/dev/null 2>&1; then echo "disk opened"; else echo "disk refused"; fi')
     echo "$out"
-    expected=$(printf 'CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nSeccomp:\t2\nkcore 0 bytes\nsysrq refused\ncore_pattern refused')
+    expected=$(printf 'CapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nSeccomp:\t2\nkcore 0 bytes\nsysrq refused\ncore_pattern refused\ndisk refused')
     [ "$out" = "$expected" ] || { echo "not Docker's default confinement"; exit 1; }
+    out=$(./bin/mydocker run --rm --privileged busybox sh -c "mknod /scratch b $scratch && head -c 1 /scratch >/dev/null && echo opened")
+    [ "$out" = opened ] || { echo "--privileged: the disk node did not open: $out"; exit 1; }
 )
 
 part cgroup-v2 cargo test -q -p ch02-cgroups
