@@ -413,17 +413,25 @@ fn containers_sharing_a_parent_start_and_stop_together() {
     assert_nothing_left(&parent);
 }
 
-/// A free loop device (`losetup -f`): a block device the host's root may
-/// open, and whose one byte read (of nothing: it is not bound to a file)
-/// harms nothing. It stands for the host's disk, which a container must not
-/// open (and which some machines refuse even to the host's root).
+/// A block device the host's root may open, whose one byte read harms
+/// nothing: a free loop device (`losetup -f`, bound to no file), else the
+/// first disk in `/sys/block` (the test VM's scratch disk). It stands for
+/// the host's disk, which a container must not open.
 fn host_block_device() -> Option<String> {
-    let out = std::process::Command::new("losetup")
+    let free_loop = std::process::Command::new("losetup")
         .arg("-f")
         .output()
-        .ok()?;
-    let dev = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    std::path::Path::new(&dev).exists().then_some(dev)
+        .ok()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_string());
+    let disks = std::fs::read_dir("/sys/block")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| format!("/dev/{}", entry.file_name().to_string_lossy()));
+    free_loop
+        .into_iter()
+        .chain(disks)
+        .find(|dev| !dev.is_empty() && std::fs::File::open(dev).is_ok())
 }
 
 /// Docker's device list: chapter 2 still shows the host's `/dev`, so a
@@ -434,7 +442,7 @@ fn the_device_cgroup_refuses_a_block_device_but_not_dev_null() {
     if !testkit::require_root("the_device_cgroup_refuses_a_block_device_but_not_dev_null") {
         return;
     }
-    let disk = host_block_device().expect("a free loop device (losetup -f)");
+    let disk = host_block_device().expect("a block device the host's root can open");
     let parent = Parent::new("devices");
     let script =
         format!("head -c 1 {disk} > /dev/null && echo read; echo x > /dev/null && echo null-ok");
