@@ -145,7 +145,7 @@ impl Overlay {
     /// container's own directories given to the mapped root (the overlay
     /// is mounted, and written, by root of the namespace: host uid
     /// `map.uid`, who must also be able to walk to them).
-    fn owned_by(&mut self, map: &IdMap) -> Result<()> {
+    pub fn owned_by(&mut self, map: &IdMap) -> Result<()> {
         self.lowerdirs = ownership::shifted_layers(&self.lowerdirs, map)?;
         for dir in [self.upper(), self.work(), self.merged()] {
             ownership::give_to_root(&dir, map)?;

@@ -179,6 +179,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
                 ),
                 None => None,
             },
+            userns: spec.userns,
         };
         Ok(Launch {
             spec,
@@ -243,6 +244,7 @@ pub fn start(root: &Path, name_or_id: &str) -> Result<()> {
             tty: runtime.tty,
             interactive: runtime.interactive,
             confinement: runtime.confinement()?,
+            userns: runtime.userns,
         };
         let launch = Launch {
             spec,
