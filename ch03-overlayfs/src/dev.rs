@@ -49,7 +49,6 @@ pub const LINKS: [(&str, &str); 5] = [
 pub fn populate(sys: &dyn Syscall, dev: &Path) -> Result<()> {
     populate_with(sys, dev, None)
 }
-// ANCHOR_END: populate
 
 /// [`populate`] in a user namespace, where `mknod` of a device is refused:
 /// each node is an empty file with the host's node (from `host_dev`) bound
@@ -120,6 +119,7 @@ fn populate_with(sys: &dyn Syscall, dev: &Path, host_dev: Option<&Path>) -> Resu
     }
     Ok(())
 }
+// ANCHOR_END: populate
 
 /// Binds the host's device node `host` onto a new empty file `path`.
 fn bind_node(sys: &dyn Syscall, host: &Path, path: &Path) -> Result<()> {
