@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::confine::Confinement;
 use crate::spec::{Spec, validate_hostname};
+use crate::userns::IdMap;
 
 // ANCHOR: container_args
 /// The options chapter 1 knows: terminal, hostname and confinement.
@@ -45,6 +46,10 @@ pub struct ContainerArgs {
     #[arg(long = "security-opt", value_name = "OPT")]
     pub security_opt: Vec<String>,
 
+    /// User namespace: host (default) or private (root inside is a /etc/subuid id outside)
+    #[arg(long, value_name = "MODE")]
+    pub userns: Option<String>,
+
     /// Print help
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
@@ -73,6 +78,7 @@ impl ContainerArgs {
             self.privileged,
             &self.security_opt,
         )?;
+        spec.userns = IdMap::from_flag(self.userns.as_deref())?;
         Ok(())
     }
 }

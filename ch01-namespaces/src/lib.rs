@@ -14,6 +14,8 @@
 //! 8. [`exit`]: Docker's exit codes for errors.
 //! 9. [`capabilities`], [`masks`], [`seccomp`] and [`confine`]: what root
 //!    inside may still do, reduced to Docker's defaults just before `exec`.
+//! 10. [`userns`]: `--userns=private`, a user namespace that maps root
+//!     inside to an unprivileged host id from `/etc/subuid`.
 
 pub mod capabilities;
 pub mod cli;
@@ -28,3 +30,4 @@ pub mod seccomp;
 pub mod signals;
 pub mod spec;
 pub mod tty;
+pub mod userns;

@@ -41,6 +41,7 @@ use crate::namespaces;
 use crate::signals;
 use crate::spec::Spec;
 use crate::tty;
+use crate::userns;
 
 // ANCHOR: stage
 /// Where a hook belongs in a container's life. Hooks run in this order
@@ -170,9 +171,9 @@ impl Container {
     /// A container for `spec` with no hooks yet and chapter 1's namespaces.
     pub fn new(spec: Spec) -> Container {
         Container {
-            spec,
             hooks: Vec::new(),
-            flags: namespaces::clone_flags(),
+            flags: namespaces::clone_flags_for(&spec),
+            spec,
         }
     }
 
@@ -265,6 +266,11 @@ impl Running {
         };
         let pid = clone_child(&running.spec, &running.hooks, flags, child_fds)?;
         running.pid = Some(pid);
+        // The child's first act is to become root of its user namespace,
+        // which needs its maps: they are written before anything else.
+        if let Some(map) = &running.spec.userns {
+            userns::write_maps(pid, map)?;
+        }
         // From here on, Ctrl-C or a `kill` of mydocker is meant for the container.
         signals::forward_to(pid)?;
         drop(release_r);
@@ -465,6 +471,13 @@ fn wait_for_release(fd: RawFd) -> Result<(), Errno> {
 /// In the child: every hook's `enter`, the terminal (last, so that it comes
 /// from the container's own `/dev/ptmx`), then `exec`. Returns only on failure.
 fn become_container(spec: &Spec, hooks: &[Box<dyn Hook>], fds: ChildFds) -> Failure {
+    // Before every hook: a new set of ids would reset what they set (the
+    // parent-death signal of chapter 6, for one).
+    if spec.userns.is_some() {
+        if let Err(err) = userns::become_root() {
+            return Failure::new(125, err);
+        }
+    }
     for hook in hooks {
         if let Err(err) = hook.enter(spec) {
             return Failure::new(125, err);

@@ -10,6 +10,14 @@
 //! | `CLONE_NEWNS`   | mount table (a copy of the parent's, at first)   |
 //! | `CLONE_NEWIPC`  | System V IPC objects and POSIX message queues    |
 //! | `CLONE_NEWNET`  | network devices, addresses, routes, firewall     |
+//!
+//! and, with `--userns=private`, a sixth (see [`crate::userns`]):
+//!
+//! | `CLONE_NEWUSER` | user and group ids, and the capabilities of root |
+//!
+//! Asked for in the same `clone`, the user namespace is made first and owns
+//! the other five: root inside may then mount, set the hostname and
+//! configure network devices there, because those namespaces are its own.
 
 use anyhow::{Context, Result};
 use nix::mount::{MsFlags, mount};
@@ -26,6 +34,15 @@ pub fn clone_flags() -> CloneFlags {
         | CloneFlags::CLONE_NEWNS
         | CloneFlags::CLONE_NEWIPC
         | CloneFlags::CLONE_NEWNET
+}
+
+/// The namespaces of this container: every container's, plus a user
+/// namespace with `--userns=private`.
+pub fn clone_flags_for(spec: &Spec) -> CloneFlags {
+    match spec.userns {
+        Some(_) => clone_flags() | CloneFlags::CLONE_NEWUSER,
+        None => clone_flags(),
+    }
 }
 // ANCHOR_END: clone_flags
 

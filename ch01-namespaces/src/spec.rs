@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 
 use crate::confine::Confinement;
+use crate::userns::IdMap;
 
 /// The `PATH` Docker gives a container when the image says nothing else.
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -35,6 +36,9 @@ pub struct Spec {
     pub interactive: bool,
     /// What root inside may still do (capabilities, masked paths).
     pub confinement: Confinement,
+    /// `--userns=private`: a user namespace and where its ids land on the
+    /// host; `None` keeps the host's ids (`--userns=host`, the default).
+    pub userns: Option<IdMap>,
 }
 
 impl Spec {
@@ -56,6 +60,7 @@ impl Spec {
             tty: false,
             interactive: false,
             confinement: Confinement::default(),
+            userns: None,
         })
     }
 

@@ -50,6 +50,18 @@ pub const LINKS: [(&str, &str); 5] = [
 /// Mounts a tmpfs on `dev` (normally `/dev`, after `pivot_root`) and fills
 /// it: device nodes, a new `devpts` instance, `shm`, and the usual links.
 pub fn populate(sys: &dyn Syscall, dev: &Path) -> Result<()> {
+    populate_with(sys, dev, None)
+}
+
+/// [`populate`] in a user namespace, where `mknod` of a device is refused:
+/// each node is an empty file with the host's node (from `host_dev`) bound
+/// onto it. A bind mount gives access to the very same device, and nothing
+/// more: the namespace's root still cannot make a node of its own.
+pub fn populate_bound(sys: &dyn Syscall, dev: &Path, host_dev: &Path) -> Result<()> {
+    populate_with(sys, dev, Some(host_dev))
+}
+
+fn populate_with(sys: &dyn Syscall, dev: &Path, host_dev: Option<&Path>) -> Result<()> {
     ensure_dir(sys, dev, 0o755)?;
     // nosuid: nothing on /dev may gain privileges. Not nodev, of course.
     sys.mount(
@@ -63,6 +75,10 @@ pub fn populate(sys: &dyn Syscall, dev: &Path) -> Result<()> {
 
     for (name, major, minor) in DEVICES {
         let path = dev.join(name);
+        if let Some(host_dev) = host_dev {
+            bind_node(sys, &host_dev.join(name), &path)?;
+            continue;
+        }
         sys.mknod(
             &path,
             SFlag::S_IFCHR,
@@ -123,6 +139,17 @@ impl Hook for DeviceNodes {
         Stage::Devices
     }
 
+    /// A user namespace may not make device nodes, and after `pivot_root`
+    /// the host's are out of reach to bind: the two do not go together yet.
+    fn prepare(&mut self, spec: &mut Spec) -> Result<()> {
+        if spec.userns.is_some() && !self.0.is_empty() {
+            anyhow::bail!(
+                "--device cannot be used with --userns=private yet: a user namespace may not make device nodes"
+            );
+        }
+        Ok(())
+    }
+
     fn enter(&self, _spec: &Spec) -> Result<()> {
         make_nodes(&Kernel, &self.0)
     }
@@ -162,6 +189,15 @@ pub fn make_nodes(sys: &dyn Syscall, devices: &[Device]) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: device_nodes
+
+/// Binds the host's device node `host` onto a new empty file `path`.
+fn bind_node(sys: &dyn Syscall, host: &Path, path: &Path) -> Result<()> {
+    // mknod of a regular file is allowed to anyone: it is an empty file.
+    sys.mknod(path, SFlag::S_IFREG, Mode::from_bits_truncate(0o666), 0)
+        .with_context(|| format!("create {}", path.display()))?;
+    sys.mount(Some(host), path, None, MsFlags::MS_BIND, None)
+        .with_context(|| format!("bind mount {} on {}", host.display(), path.display()))
+}
 
 fn set_mode(sys: &dyn Syscall, path: &Path, mode: u32) -> Result<()> {
     sys.chmod(path, mode)

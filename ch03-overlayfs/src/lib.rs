@@ -20,6 +20,9 @@
 //!    ([`syscall::Recorder`]) without root.
 //! 8. [`storage`]: the data root's layout and the rules every record under
 //!    it follows (lock, atomic write, timestamps), used by every later chapter.
+//! 9. [`ownership`]: with `--userns=private`, the image's owners shifted
+//!    into the map (a copy kept once per mapping), the upper layer given to
+//!    the mapped root.
 //!
 //! The hooks a `run` assembles, in order (`enter` runs in the child):
 //!
@@ -40,6 +43,7 @@ pub mod cli;
 pub mod dev;
 pub mod images;
 pub mod overlay;
+pub mod ownership;
 pub mod pivot;
 pub mod readonly;
 pub mod storage;

@@ -29,6 +29,9 @@ use nix::mount::{MntFlags, MsFlags, umount2};
 use ch01_namespaces::lifecycle::{Hook, Stage};
 use ch01_namespaces::spec::Spec;
 
+use ch01_namespaces::userns::IdMap;
+
+use crate::ownership;
 use crate::syscall::{Kernel, Syscall};
 
 /// The longest option string `mount(2)` accepts: one page.
@@ -136,6 +139,27 @@ impl Overlay {
         .with_context(|| format!("mount overlay on {} ({options})", merged.display()))
     }
     // ANCHOR_END: mount
+
+    // ANCHOR: owned_by
+    /// With a user namespace: the image's layers as shifted copies, and the
+    /// container's own directories given to the mapped root (the overlay
+    /// is mounted, and written, by root of the namespace: host uid
+    /// `map.uid`, who must also be able to walk to them).
+    pub fn owned_by(&mut self, map: &IdMap) -> Result<()> {
+        self.lowerdirs = ownership::shifted_layers(&self.lowerdirs, map)?;
+        for dir in [self.upper(), self.work(), self.merged()] {
+            ownership::give_to_root(&dir, map)?;
+        }
+        let containers = self.container_dir.parent();
+        for dir in [containers, containers.and_then(Path::parent)]
+            .into_iter()
+            .flatten()
+        {
+            ownership::allow_traversal(dir)?;
+        }
+        Ok(())
+    }
+    // ANCHOR_END: owned_by
 }
 
 impl Hook for Overlay {
@@ -170,6 +194,9 @@ impl Hook for Overlay {
         self.created = true;
         for dir in [self.upper(), self.work(), self.merged()] {
             std::fs::create_dir(&dir).with_context(|| format!("create {}", dir.display()))?;
+        }
+        if let Some(map) = &spec.userns {
+            self.owned_by(map)?;
         }
         spec.rootfs = Some(self.merged());
         Ok(())

@@ -38,7 +38,10 @@ impl Hook for PivotRoot {
         let Some(rootfs) = &spec.rootfs else {
             bail!("pivot_root needs a root filesystem");
         };
-        enter_rootfs(&Kernel, rootfs)
+        match spec.userns {
+            Some(_) => enter_rootfs_in_userns(&Kernel, rootfs),
+            None => enter_rootfs(&Kernel, rootfs),
+        }
     }
 }
 
@@ -49,6 +52,28 @@ pub fn enter_rootfs(sys: &dyn Syscall, rootfs: &Path) -> Result<()> {
     mount_sys(sys)?;
     dev::populate(sys, Path::new("/dev"))
 }
+
+// ANCHOR: userns
+/// [`enter_rootfs`] for a child in its own user namespace.
+///
+/// The kernel lets root of a user namespace mount `proc` and `sysfs` only
+/// where such a filesystem is already fully visible in its mount namespace
+/// (so a new mount cannot uncover what a mask hides), and after the pivot
+/// the host's are gone. It refuses `mknod` of devices there too. So `/sys`,
+/// a first `/proc` (chapter 1's is mounted over it) and `/dev` go into the
+/// new root *before* the pivot, and `/dev`'s nodes are the host's own,
+/// bound onto empty files.
+pub fn enter_rootfs_in_userns(sys: &dyn Syscall, rootfs: &Path) -> Result<()> {
+    mount_sys_on(sys, &rootfs.join("sys"))?;
+    let proc = rootfs.join("proc");
+    ensure_dir(sys, &proc, 0o555)?;
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    sys.mount(Some(Path::new("proc")), &proc, Some("proc"), flags, None)
+        .with_context(|| format!("mount proc on {}", proc.display()))?;
+    dev::populate_bound(sys, &rootfs.join("dev"), Path::new("/dev"))?;
+    pivot_into(sys, rootfs)
+}
+// ANCHOR_END: userns
 
 // ANCHOR: pivot_into
 /// Makes `rootfs` the root of this mount namespace and detaches the old root.
@@ -89,13 +114,17 @@ pub fn pivot_into(sys: &dyn Syscall, rootfs: &Path) -> Result<()> {
 /// Mounts a read-only `sysfs` on `/sys`: programs read it (network devices,
 /// CPU topology), but a container has no business writing kernel settings.
 pub fn mount_sys(sys: &dyn Syscall) -> Result<()> {
-    let dir = Path::new("/sys");
+    mount_sys_on(sys, Path::new("/sys"))
+}
+// ANCHOR_END: sys
+
+/// [`mount_sys`] on `dir`.
+fn mount_sys_on(sys: &dyn Syscall, dir: &Path) -> Result<()> {
     ensure_dir(sys, dir, 0o555)?;
     let flags = MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
     sys.mount(Some(Path::new("sysfs")), dir, Some("sysfs"), flags, None)
-        .context("mount sysfs on /sys")
+        .with_context(|| format!("mount sysfs on {}", dir.display()))
 }
-// ANCHOR_END: sys
 
 /// Creates `path` with `mode` if the image lacks it.
 pub(crate) fn ensure_dir(sys: &dyn Syscall, path: &Path, mode: u32) -> Result<()> {

@@ -46,9 +46,13 @@ use crate::state::Runtime;
 use ch04_images::containers::ProcessRef;
 use ch04_images::pidfd::PidFd;
 
-/// The namespaces every container has of its own (chapter 1's clone flags).
-fn namespaces() -> CloneFlags {
-    ch01_namespaces::namespaces::clone_flags()
+/// The namespaces every container has of its own (chapter 1's clone
+/// flags), and its user namespace if it has one.
+fn namespaces(userns: bool) -> CloneFlags {
+    match userns {
+        true => ch01_namespaces::namespaces::clone_flags() | CloneFlags::CLONE_NEWUSER,
+        false => ch01_namespaces::namespaces::clone_flags(),
+    }
 }
 
 // ANCHOR: exec
@@ -63,7 +67,7 @@ pub fn exec_in(record: &Record, args: &ExecArgs) -> Result<i32> {
     // container's process, or there is none.
     let pidfd = PidFd::open(process)?.ok_or_else(not_running)?;
     let spec = spec_for(record, args)?;
-    let joiner = enter(record, &pidfd)?;
+    let joiner = enter(record, &pidfd, spec.userns.is_some())?;
     // Opened now that our root is the container's: the terminal comes from
     // its own /dev/ptmx, so the command sees it as /dev/pts/N in there, as
     // the container's first process sees its own (chapter 1's tty module).
@@ -95,12 +99,13 @@ fn spec_for(record: &Record, args: &ExecArgs) -> Result<Spec> {
         tty: args.tty,
         interactive: args.interactive,
         confinement: runtime.confinement()?,
+        userns: runtime.userns,
     })
 }
 
 /// Takes the container's namespaces and root for this process, and returns
 /// the open files through which the command will join its cgroup.
-fn enter(record: &Record, pidfd: &PidFd) -> Result<SelfJoin> {
+fn enter(record: &Record, pidfd: &PidFd, userns: bool) -> Result<SelfJoin> {
     // The container's root, opened from the host's side before setns. The
     // root a setns into a mount namespace gives is the namespace's root
     // mount, which is the container's root only if the container's own
@@ -116,7 +121,11 @@ fn enter(record: &Record, pidfd: &PidFd) -> Result<SelfJoin> {
     let joiner = Cgroups::for_container(&record.resources.cgroup_parent, &record.id)?
         .joiner()
         .with_context(|| format!("open the cgroup of container {}", record.name))?;
-    nix::sched::setns(pidfd.as_fd(), namespaces()).map_err(|e| match e {
+    // One setns through a pidfd takes all of them at once; the kernel joins
+    // the user namespace first, so the others are joined as its root. The
+    // cgroup files were opened above, as host root, and a write to them is
+    // checked against who opened them.
+    nix::sched::setns(pidfd.as_fd(), namespaces(userns)).map_err(|e| match e {
         nix::errno::Errno::ESRCH => anyhow::anyhow!("container {} is not running", record.name),
         e => anyhow::anyhow!(
             "setns into the namespaces of pid {}: {}",
@@ -126,6 +135,11 @@ fn enter(record: &Record, pidfd: &PidFd) -> Result<SelfJoin> {
     })?;
     fchdir(&root).context("fchdir to the container's root")?;
     chroot(".").context("chroot to the container's root")?;
+    if userns {
+        // Like the container's first process: host root is nobody in
+        // there until it takes uid 0 of the namespace.
+        ch01_namespaces::userns::become_root()?;
+    }
     Ok(joiner)
 }
 

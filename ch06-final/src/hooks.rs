@@ -236,6 +236,9 @@ impl Hook for ExistingLayer {
         for dir in [self.0.work(), self.0.merged()] {
             std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         }
+        if let Some(map) = &spec.userns {
+            self.0.owned_by(map)?;
+        }
         spec.rootfs = Some(self.0.merged());
         Ok(())
     }

@@ -182,6 +182,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
                 ),
                 None => None,
             },
+            userns: spec.userns,
         };
         Ok(Launch {
             spec,
@@ -246,6 +247,7 @@ pub fn start(root: &Path, name_or_id: &str) -> Result<()> {
             tty: runtime.tty,
             interactive: runtime.interactive,
             confinement: runtime.confinement()?,
+            userns: runtime.userns,
         };
         let launch = Launch {
             spec,

@@ -18,6 +18,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use ch01_namespaces::confine::Confinement;
+use ch01_namespaces::userns::IdMap;
 use ch03_overlayfs::readonly::{ReadOnlyRoot, Tmpfs};
 use serde::{Deserialize, Serialize};
 
@@ -74,6 +75,11 @@ pub struct Runtime {
     /// `--tmpfs`, as typed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tmpfs: Vec<String>,
+    /// `--userns=private`: the map the container was made with, kept so
+    /// that `start` reuses its shifted image and `exec` joins its user
+    /// namespace (records older than the flag have none: `--userns=host`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userns: Option<IdMap>,
 }
 
 impl Runtime {

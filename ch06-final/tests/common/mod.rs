@@ -21,6 +21,9 @@ pub fn bin() -> PathBuf {
 pub struct Env {
     root: DataRoot,
     lab: Option<Lab>,
+    /// A file bound over `/etc/subuid` and `/etc/subgid` for every command,
+    /// in a mount namespace of its own: the machine's files stay untouched.
+    subids: Option<PathBuf>,
 }
 
 impl Env {
@@ -34,10 +37,21 @@ impl Env {
         Env::make(Some(Lab::new()))
     }
 
+    /// A data root whose commands see `text` as `/etc/subuid` and
+    /// `/etc/subgid` (the file is kept in the data root's directory).
+    pub fn with_subids(text: &str) -> Env {
+        let mut env = Env::make(None);
+        let file = env.root().join("subids");
+        std::fs::write(&file, text).expect("write the subid file");
+        env.subids = Some(file);
+        env
+    }
+
     fn make(lab: Option<Lab>) -> Env {
         let env = Env {
             root: DataRoot::new(),
             lab,
+            subids: None,
         };
         let tar = testkit::busybox_tar();
         env.ok(&["import", tar.to_str().expect("utf-8 path"), "busybox"]);
@@ -64,7 +78,22 @@ impl Env {
                 c.arg(format!("--net=/run/netns/{}", lab.name())).arg(bin());
                 c
             }
-            None => Command::new(bin()),
+            None => match &self.subids {
+                // mount --bind needs the files to exist: they do on Debian
+                // and Ubuntu (shadow's package ships them, perhaps empty).
+                Some(file) => {
+                    let mut c = Command::new("unshare");
+                    c.args(["-m", "sh", "-c"])
+                        .arg(
+                            "mount --bind \"$0\" /etc/subuid && \
+                             mount --bind \"$0\" /etc/subgid && exec \"$@\"",
+                        )
+                        .arg(file)
+                        .arg(bin());
+                    c
+                }
+                None => Command::new(bin()),
+            },
         };
         cmd.arg("--root").arg(self.root()).args(args);
         cmd
