@@ -23,13 +23,14 @@ fn root_device() -> Option<String> {
     dev.starts_with("/dev/").then_some(dev)
 }
 
-/// Each attempt prints `NAME refused: REASON` or `NAME WORKED`.
+/// Each attempt prints `NAME refused: REASON` or `NAME WORKED`. A fresh
+/// procfs anywhere would show `/proc/kcore` and the rest unmasked; a fresh
+/// sysfs is tried right over the masked `/sys/firmware`.
 const ATTEMPTS: &str = r#"
     try() { name=$1; shift; if out=$("$@" 2>&1); then echo "$name WORKED"; else echo "$name refused: $out"; fi; }
     try core_pattern sh -c ': >> /proc/sys/kernel/core_pattern'
-    mkdir -p /tmp/escape-proc /tmp/escape-sys
-    try procfs mount -t proc proc /tmp/escape-proc
-    try sysfs mount -t sysfs sysfs /tmp/escape-sys
+    try procfs mount -t proc proc /mnt
+    try sysfs mount -t sysfs sysfs /sys/firmware
     try unmask umount /proc/keys
     try userns unshare -U true
     try keyctl /usr/bin/python3 -c 'import ctypes, os, sys; c = ctypes.CDLL(None, use_errno=True); r = c.syscall(250, 0, -3, 0); sys.exit(os.strerror(ctypes.get_errno()) if r < 0 else 0)'
@@ -42,8 +43,7 @@ fn the_classic_escapes_are_refused() {
     }
     let mut script = ATTEMPTS.to_string();
     if let Some(dev) = root_device() {
-        script +=
-            &format!("mkdir -p /tmp/escape-disk; try disk mount -o ro {dev} /tmp/escape-disk\n");
+        script += &format!("try disk mount -o ro {dev} /mnt\n");
     }
     let (_, out, err) = sh(&[], &script);
     assert!(!out.contains("WORKED"), "{out}\n{err}");
