@@ -14,7 +14,7 @@
 #               /proc/kcore and /proc/sysrq-trigger), and the final mydocker's
 #               default container: capabilities, seccomp mode 2, masks, and
 #               a node of the scratch disk made with mknod and refused (v2's
-#               device program)
+#               device program); --userns=private on the stock kernel
 #   walkthrough the seed's walkthrough in the VM's own network namespace
 #               (make net, d1, d2, ping, nc and telnet, make net-down), and
 #               the lab's make LAB=1 net / lab-down twice in a row
@@ -71,6 +71,9 @@ limits() (
 confine() (
     set -e
     cargo test -q -p ch01-namespaces --test confine --test seccomp --test escapes
+    # --userns=private on the VM's kernel and its tmpfs data root.
+    cargo test -q -p ch03-overlayfs --test userns
+    cargo test -q -p ch06-final --test userns
     # The VM's scratch disk (major minor), for a node made inside: on v2
     # only chapter 2's eBPF program stands between it and the container.
     scratch=$(tr : ' ' < /sys/block/vda/dev)
