@@ -171,13 +171,18 @@ pub fn make_nodes(sys: &dyn Syscall, devices: &[Device]) -> Result<()> {
             _ => SFlag::S_IFCHR,
         };
         let (major, minor) = (u64::from(device.major), u64::from(device.minor));
-        sys.mknod(
+        let made = sys.mknod(
             path,
             kind,
             Mode::from_bits_truncate(device.mode),
             makedev(major, minor),
-        )
-        .with_context(|| {
+        );
+        // `--device /dev/null`: the node is one of chapter 3's already, and
+        // the rule alone was what was asked for.
+        if made == Err(nix::errno::Errno::EEXIST) {
+            continue;
+        }
+        made.with_context(|| {
             format!(
                 "mknod {} for --device {}",
                 path.display(),
@@ -208,6 +213,20 @@ fn set_mode(sys: &dyn Syscall, path: &Path, mode: u32) -> Result<()> {
 mod tests {
     use super::*;
     use crate::syscall::Recorder;
+
+    #[test]
+    fn a_device_already_in_dev_is_left_as_it_is() {
+        let null = ch02_cgroups::devices::Device::parse("/dev/null").unwrap();
+        let sys = Recorder::new().fail("mknod", nix::errno::Errno::EEXIST);
+        make_nodes(&sys, &[null]).unwrap();
+        let sys = Recorder::new().fail("mknod", nix::errno::Errno::EPERM);
+        let null = ch02_cgroups::devices::Device::parse("/dev/null:/dev/x/null").unwrap();
+        let err = make_nodes(&sys, &[null]).unwrap_err();
+        assert!(
+            format!("{err:#}").starts_with("mknod /dev/x/null for --device /dev/null"),
+            "{err:#}"
+        );
+    }
 
     #[test]
     fn dev_gets_a_tmpfs_nodes_terminals_shm_and_links() {
