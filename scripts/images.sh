@@ -8,8 +8,9 @@
 #   flask-image   python3-flask, python3-redis (the seed's myflask app)
 #
 #   scripts/images.sh build [NAME...]    build the missing tars (all by default)
-#   scripts/images.sh import MYDOCKER [NAME...]
-#                                        import each tar with that mydocker binary
+#   scripts/images.sh import 'MYDOCKER' [NAME...]
+#                                        import each tar with that mydocker command
+#                                        (words split on spaces: make's $(MD) of a lab)
 #   scripts/images.sh list               the names, one a line
 #   scripts/images.sh path NAME          where NAME's tar is (or would be)
 #
@@ -96,14 +97,15 @@ build_one() {
 # Imports one cached tar under its name (replacing an image of that name is
 # mydocker's business; an existing one is left alone).
 import_one() {
-    local md=$1 name=$2 out
+    local name=$2 out md
+    read -ra md <<<"$1"
     out=$(tar_of "$name")
     [ -f "$out" ] || die "$out is missing: run scripts/images.sh build $name (needs the network)"
-    if "$md" images | awk 'NR > 1 {print $1}' | grep -qx "$name"; then
+    if "${md[@]}" images | awk 'NR > 1 {print $1}' | grep -qx "$name"; then
         echo "$name: already imported"
         return 0
     fi
-    "$md" import "$out" "$name"
+    "${md[@]}" import "$out" "$name"
 }
 
 cmd=${1:-}
@@ -119,7 +121,7 @@ case $cmd in
         for name in "$@"; do build_one "$name"; done
         ;;
     import)
-        [ $# -ge 1 ] || die "usage: $0 import MYDOCKER [NAME...]"
+        [ $# -ge 1 ] || die "usage: $0 import 'MYDOCKER' [NAME...]"
         md=$1; shift
         [ $# -gt 0 ] || set -- "${NAMES[@]}"
         for name in "$@"; do check_name "$name"; done
