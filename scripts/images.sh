@@ -49,18 +49,23 @@ check_name() {
     [ -n "${PACKAGES[$1]+set}" ] || die "unknown image $1 (known: ${NAMES[*]})"
 }
 
+# The tar being written, removed if the script stops before it is whole. A
+# global, not a local: the EXIT trap runs after the function's locals are gone.
+PART=
+
 # Builds one image's tar unless it is cached.
 build_one() {
-    local name=$1 out part start
+    local name=$1 out start
     out=$(tar_of "$name")
     if [ -f "$out" ]; then
         echo "$name: cached $out ($(du -h "$out" | cut -f1))"
         return 0
     fi
-    part=$out.part
-    rm -f "$part"
+    PART=$out.part
+    rm -f "$PART"
     # If anything below fails or we are interrupted, the part goes.
-    trap 'rm -f "$part"' EXIT
+    trap 'rm -f "$PART"' EXIT
+    trap 'exit 130' INT TERM
     start=$(date +%s)
     echo "$name: building $out from $IMAGES_SOURCES (${PACKAGES[$name]})"
     # --variant=apt: only the Essential packages and apt, not the Priority
@@ -88,9 +93,10 @@ build_one() {
         --dpkgopt='path-exclude=/usr/share/locale/*' \
         --dpkgopt='path-exclude=/usr/share/info/*' \
         --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb' \
-        "$IMAGES_SUITE" "$part" "$IMAGES_SOURCES"
-    mv "$part" "$out"
-    trap - EXIT
+        "$IMAGES_SUITE" "$PART" "$IMAGES_SOURCES"
+    mv "$PART" "$out"
+    PART=
+    trap - EXIT INT TERM
     echo "$name: built $out ($(du -h "$out" | cut -f1)) in $(($(date +%s) - start))s"
 }
 
