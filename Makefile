@@ -2,6 +2,10 @@
 #
 #   make            build every chapter (and ./bin/mydocker once chapter 6 exists)
 #   make init       host packages + the busybox image tar at $(IMAGE_TAR)
+#   make images     real Debian images (nginx-image, redis-image, flask-image) with
+#                   mmdebstrap, cached in $(IMAGES_DIR), imported into mydocker
+#                   (a build needs the network: the mirror of /etc/apt/sources.list.d);
+#                   make test-images checks they run (not part of make test yet)
 #   make demo       build, init, then the showcase of every chapter
 #   make test       the whole suite: fmt, clippy, unit + privileged tests, docs, book checks,
 #                   and the VM suite (make vm-test: a stock kernel on pure cgroup v2)
@@ -27,10 +31,10 @@ export CARGO_TARGET_DIR := $(TARGET_DIR)
 IMAGE_TAR    ?= /root/busybox.tar
 # Debian packages the chapters, their tests and the walkthrough use (telnet
 # and nc are typed on the host in the seed's walkthrough); qemu-system-x86
-# runs the test VM.
+# runs the test VM; mmdebstrap builds the real images of `make images`.
 APT_PACKAGES := busybox-static iptables iproute2 util-linux procps kmod skopeo umoci python3 attr jq \
                 libseccomp-dev \
-                telnet netcat-openbsd qemu-system-x86
+                telnet netcat-openbsd qemu-system-x86 mmdebstrap
 ROOT         := $(shell id -u)
 
 LAB_NAME     ?= mdlab
@@ -48,6 +52,8 @@ endif
 # The seed's network.
 NET_NAME     := testbridge
 NET_SUBNET   := 192.168.10.1/24
+# Where `make images` keeps its tars (scripts/images.sh says why there).
+export IMAGES_DIR ?= /var/cache/mydocker-images
 
 # Before anything builds: cargo and a rustc new enough for edition 2024
 # (scripts/check-rust.sh), or one line saying how to get them and a stop,
@@ -61,7 +67,7 @@ $(error $(RUST_PROBLEM))
 endif
 endif
 
-.PHONY: all check-rust build init deps demo test vm-test vm-shell test-unit test-scripts lint doc book book-check clean lab lab-down net net-down d1 d2 book-outputs bench
+.PHONY: all check-rust build init images test-images deps demo test vm-test vm-shell test-unit test-scripts lint doc book book-check clean lab lab-down net net-down d1 d2 book-outputs bench
 
 all: build
 
@@ -96,6 +102,19 @@ init: deps
 	@if [ "$(ROOT)" != 0 ]; then echo "make init needs root"; exit 1; fi
 	scripts/busybox-rootfs.sh -t $(IMAGE_TAR)
 	@echo "busybox image ready at $(IMAGE_TAR)"
+
+# The real Debian images: each tar is built once (a no-op when all are
+# cached) and imported under its name into mydocker's records ($(MD): the
+# lab's with LAB=1), unless an image of that name is there already.
+images: deps build $(if $(filter 1,$(LAB)),lab)
+	@if [ "$(ROOT)" != 0 ]; then echo "make images needs root"; exit 1; fi
+	scripts/images.sh build
+	scripts/images.sh import "$(MD)"
+
+# The tests of the real images (ignored by `make test` for now: see
+# ch06-final/tests/images.rs); they skip, saying why, without `make images`.
+test-images: build
+	$(CARGO) test -p ch06-final --test images -- --ignored
 
 demo: deps build init
 	@for d in scripts/demo/ch*.sh; do \

@@ -6,6 +6,8 @@
 //! - [`busybox_rootfs`] and [`busybox_tar`]: a busybox root filesystem built
 //!   once from the host's busybox-static and cached under `target/`.
 //! - [`DataRoot`]: a temporary `--root` directory for one test.
+//! - [`require_image_tar`]: the real Debian images `make images` builds;
+//!   tests that need one skip (saying why) when it was not built.
 
 pub mod lab;
 
@@ -104,6 +106,36 @@ pub fn busybox_tar() -> PathBuf {
         })
     })
     .clone()
+}
+
+/// Where `make images` (scripts/images.sh) caches the real images' tars:
+/// `$IMAGES_DIR`, by default `/var/cache/mydocker-images`.
+pub fn images_dir() -> PathBuf {
+    std::env::var_os("IMAGES_DIR").map_or_else(
+        || PathBuf::from("/var/cache/mydocker-images"),
+        PathBuf::from,
+    )
+}
+
+/// The tar of the real image `name` (`nginx-image`, `redis-image`,
+/// `flask-image`), if `make images` built it. The tests do not build it
+/// themselves: a build downloads from a Debian mirror. When it is missing
+/// this prints why the test skips and returns None; with `MYDOCKER_NO_SKIP=1`
+/// it panics instead, as [`require_root`] does.
+pub fn require_image_tar(test: &str, name: &str) -> Option<PathBuf> {
+    let tar = images_dir().join(format!("{name}.tar"));
+    if tar.is_file() {
+        return Some(tar);
+    }
+    let reason = format!(
+        "skipping {test}: {} is missing (make images builds it; needs a Debian mirror)",
+        tar.display()
+    );
+    if std::env::var(NO_SKIP_VAR).is_ok_and(|v| v == "1") {
+        panic!("{reason}, and {NO_SKIP_VAR}=1 forbids skipping");
+    }
+    let _ = writeln!(std::io::stderr(), "{reason}");
+    None
 }
 
 /// A temporary data root for one test (`--root DIR`), removed when dropped.
