@@ -14,6 +14,11 @@ use common::Fixture;
 /// `ch03-overlayfs --root ROOT run --userns=private busybox sh -c SCRIPT`,
 /// seeing `root:100000:65536` as its subordinate ids.
 fn run_mapped(fx: &Fixture, script: &str) -> std::process::Output {
+    run_mapped_with(fx, &[], script)
+}
+
+/// [`run_mapped`] with more `run` options before the image.
+fn run_mapped_with(fx: &Fixture, options: &[String], script: &str) -> std::process::Output {
     let subids = fx.cwd.path().join("subids");
     std::fs::write(&subids, "root:100000:65536\n").unwrap();
     Command::new("unshare")
@@ -24,7 +29,9 @@ fn run_mapped(fx: &Fixture, script: &str) -> std::process::Output {
         .arg(Fixture::binary())
         .arg("--root")
         .arg(fx.root.path())
-        .args(["run", "--userns=private", "busybox", "sh", "-c", script])
+        .args(["run", "--userns=private"])
+        .args(options)
+        .args(["busybox", "sh", "-c", script])
         .output()
         .expect("run ch03-overlayfs under unshare")
 }
@@ -95,23 +102,8 @@ fn the_mapped_root_owns_what_it_writes_on_the_host() {
     let vol = fx.cwd.path().join("vol");
     std::fs::create_dir(&vol).unwrap();
     std::os::unix::fs::chown(&vol, Some(100000), Some(100000)).unwrap();
-    let subids = fx.cwd.path().join("subids");
-    std::fs::write(&subids, "root:100000:65536\n").unwrap();
-    let out = Command::new("unshare")
-        .current_dir(fx.cwd.path())
-        .args(["-m", "sh", "-c"])
-        .arg("mount --bind \"$0\" /etc/subuid && mount --bind \"$0\" /etc/subgid && exec \"$@\"")
-        .arg(&subids)
-        .arg(Fixture::binary())
-        .arg("--root")
-        .arg(fx.root.path())
-        .arg("run")
-        .arg("--userns=private")
-        .arg("-v")
-        .arg(format!("{}:/data", vol.display()))
-        .args(["busybox", "sh", "-c", "echo hi > /data/f"])
-        .output()
-        .unwrap();
+    let volume = format!("{}:/data", vol.display());
+    let out = run_mapped_with(&fx, &["-v".into(), volume], "echo hi > /data/f");
     assert!(
         out.status.success(),
         "{}",
