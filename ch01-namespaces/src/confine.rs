@@ -42,16 +42,12 @@ pub struct Confinement {
     pub seccomp: Option<Vec<u8>>,
 }
 
-impl Default for Confinement {
-    /// Docker's defaults: the 14 capabilities and Docker's seccomp profile.
-    fn default() -> Confinement {
-        let caps = Caps::docker_default();
-        Confinement {
-            caps,
-            privileged: false,
-            no_new_privs: false,
-            seccomp: Profile::docker_default().compile(caps).ok(),
-        }
+impl Confinement {
+    /// Docker's defaults: the 14 capabilities, the masks, and Docker's
+    /// seccomp profile compiled for them. A filter that cannot be compiled
+    /// is an error, never a container without one.
+    pub fn docker_default() -> Result<Confinement> {
+        Confinement::from_flags(&[], &[], false, &[])
     }
 }
 // ANCHOR_END: confinement

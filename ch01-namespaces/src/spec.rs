@@ -59,7 +59,7 @@ impl Spec {
             rootfs: None,
             tty: false,
             interactive: false,
-            confinement: Confinement::default(),
+            confinement: Confinement::docker_default()?,
             userns: None,
         })
     }
