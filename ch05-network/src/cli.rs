@@ -9,6 +9,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use crate::hook::Attachment;
+use crate::names::ExtraHost;
 use crate::network;
 use crate::ports::PortMapping;
 
@@ -32,6 +33,18 @@ pub struct NetworkArgs {
     /// Name server for the container's /etc/resolv.conf; repeatable
     #[arg(long = "dns", value_name = "IP")]
     pub dns: Vec<IpAddr>,
+
+    /// Another name the containers on the network know this one by; repeatable
+    #[arg(
+        long = "network-alias",
+        visible_alias = "net-alias",
+        value_name = "NAME"
+    )]
+    pub network_alias: Vec<String>,
+
+    /// A line NAME:IP (or NAME:host-gateway) in the container's /etc/hosts; repeatable
+    #[arg(long = "add-host", value_name = "NAME:IP")]
+    pub add_host: Vec<ExtraHost>,
 }
 // ANCHOR_END: network_args
 
@@ -43,6 +56,8 @@ impl NetworkArgs {
             network: self.network.clone(),
             ports: self.publish.clone(),
             dns: self.dns.clone(),
+            aliases: self.network_alias.clone(),
+            extra_hosts: self.add_host.clone(),
         }
     }
 }

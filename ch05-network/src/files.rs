@@ -23,8 +23,15 @@ pub const FILES: [(&str, &str); 3] = [
 
 // ANCHOR: hosts
 /// `/etc/hosts`: loopback names, then the container's address with its
-/// hostname and any other names (its container name).
-pub fn hosts(hostname: &str, aliases: &[String], address: Option<Ipv4Addr>) -> String {
+/// hostname and any other names (its container name), then the lines of
+/// `--add-host` (`extra`). On a network, [`crate::names`] appends the
+/// other containers below.
+pub fn hosts(
+    hostname: &str,
+    aliases: &[String],
+    address: Option<Ipv4Addr>,
+    extra: &[(IpAddr, String)],
+) -> String {
     let mut text = String::from(
         "127.0.0.1\tlocalhost\n\
          ::1\tlocalhost ip6-localhost ip6-loopback\n\
@@ -42,6 +49,9 @@ pub fn hosts(hostname: &str, aliases: &[String], address: Option<Ipv4Addr>) -> S
                 .filter(|a| *a != hostname),
         );
         text.push_str(&format!("{address}\t{}\n", names.join(" ")));
+    }
+    for (ip, name) in extra {
+        text.push_str(&format!("{ip}\t{name}\n"));
     }
     text
 }
@@ -163,11 +173,12 @@ pub fn write_files(
     aliases: &[String],
     address: Option<Ipv4Addr>,
     dns: &[IpAddr],
+    extra: &[(IpAddr, String)],
 ) -> Result<Vec<(PathBuf, &'static str)>> {
     fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
     let contents = [
         format!("{hostname}\n"),
-        hosts(hostname, aliases, address),
+        hosts(hostname, aliases, address, extra),
         container_resolv_conf(address, dns)?,
     ];
     let mut out = Vec::new();
@@ -206,9 +217,10 @@ mod tests {
             "d1",
             &["web".into(), "d1".into()],
             Some("192.168.10.2".parse().unwrap()),
+            &[("10.0.0.9".parse().unwrap(), "db".into())],
         );
         insta::assert_snapshot!(text);
-        assert!(!hosts("d1", &[], None).contains("d1"));
+        assert!(!hosts("d1", &[], None, &[]).contains("d1"));
     }
 
     #[test]
@@ -269,7 +281,15 @@ mod tests {
     fn files_are_written_and_removed() {
         let dir = tempfile::tempdir().unwrap();
         let sub = dir.path().join("net");
-        let files = write_files(&sub, "box", &[], Some("10.0.0.2".parse().unwrap()), &[]).unwrap();
+        let files = write_files(
+            &sub,
+            "box",
+            &[],
+            Some("10.0.0.2".parse().unwrap()),
+            &[],
+            &[],
+        )
+        .unwrap();
         assert_eq!(files.len(), 3);
         assert_eq!(fs::read_to_string(sub.join("hostname")).unwrap(), "box\n");
         assert!(
@@ -285,7 +305,7 @@ mod tests {
     #[test]
     fn without_a_network_the_hosts_resolv_conf_is_copied() {
         let dir = tempfile::tempdir().unwrap();
-        write_files(dir.path(), "box", &[], None, &[]).unwrap();
+        write_files(dir.path(), "box", &[], None, &[], &[]).unwrap();
         let host = fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
         assert_eq!(
             fs::read_to_string(dir.path().join("resolv.conf")).unwrap(),

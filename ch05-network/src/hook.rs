@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::files;
 use crate::iptables::{Iptables, Plan, change_plan, desired_rules, port_rules};
+use crate::names::{self, ExtraHost, HOST_GATEWAY};
 use crate::netlink::{self, Interface, LinkWatch};
 use crate::network::{enable_ip_forward, sync_rules_from};
 use crate::ports::{self, PortMapping};
@@ -57,6 +58,13 @@ pub struct Attachment {
     pub ports: Vec<PortMapping>,
     /// Name servers (`--dns`).
     pub dns: Vec<IpAddr>,
+    /// More names the other containers on the network know it by
+    /// (`--network-alias`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// Lines for its own `/etc/hosts` (`--add-host`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extra_hosts: Vec<ExtraHost>,
 }
 // ANCHOR_END: attachment
 
@@ -72,9 +80,13 @@ pub struct Network {
     network: Option<String>,
     ports: Vec<PortMapping>,
     dns: Vec<IpAddr>,
+    network_aliases: Vec<String>,
+    extra_hosts: Vec<ExtraHost>,
     files_dir: PathBuf,
     aliases: Vec<String>,
     endpoint: Option<Endpoint>,
+    /// The network's gateway, once `prepare` has found the network.
+    gateway: Option<Ipv4Addr>,
     /// The check of the chains of a start that changes no rule.
     check: Option<JoinHandle<Result<()>>>,
     /// The veth that the kernel is removing with the container's namespace.
@@ -94,14 +106,23 @@ impl Network {
         if network.is_none() && !args.ports.is_empty() {
             bail!("publishing a port (-p) needs a network: add --network NAME");
         }
+        if network.is_none() && !args.aliases.is_empty() {
+            bail!("a network alias (--network-alias) needs a network: add --network NAME");
+        }
+        if network.is_none() && args.extra_hosts.iter().any(|h| h.address.is_none()) {
+            bail!("--add-host NAME:{HOST_GATEWAY} needs a network: add --network NAME");
+        }
         Ok(Network {
             root: root.to_path_buf(),
             network,
             ports: args.ports.clone(),
             dns: args.dns.clone(),
+            network_aliases: args.aliases.clone(),
+            extra_hosts: args.extra_hosts.clone(),
             files_dir: PathBuf::new(),
             aliases: Vec::new(),
             endpoint: None,
+            gateway: None,
             check: None,
             veth: None,
         })
@@ -115,7 +136,8 @@ impl Network {
     }
 
     /// Also lists `name` (the container's name) beside its hostname in
-    /// `/etc/hosts`.
+    /// `/etc/hosts`; the first one given is also the name the other
+    /// containers on the network know it by.
     pub fn alias(mut self, name: impl Into<String>) -> Network {
         self.aliases.push(name.into());
         self
@@ -138,8 +160,10 @@ impl Network {
     // ANCHOR: reserve
     /// Under the lock: checks the network and the ports, takes the lowest
     /// free address, picks a veth name and records it all as the
-    /// container's endpoint. Either everything is recorded or nothing.
-    fn reserve(&self, id: &str, name: &str) -> Result<Endpoint> {
+    /// container's endpoint, with the names the others will know it by.
+    /// Either everything is recorded or nothing.
+    fn reserve(&mut self, spec: &Spec, name: &str) -> Result<Endpoint> {
+        let id = spec.id.as_str();
         let store = Store::new(&self.root);
         if !store.exists() {
             bail!("network {name} not found");
@@ -161,6 +185,15 @@ impl Network {
         }
         let mut ipam = locked.ipam(&network)?;
         let address = ipam.allocate(id)?;
+        let (own, others) = self
+            .aliases
+            .split_first()
+            .map_or(("", &[][..]), |(n, rest)| (n.as_str(), rest));
+        let aliases: Vec<String> = others
+            .iter()
+            .chain(&self.network_aliases)
+            .cloned()
+            .collect();
         let endpoint = Endpoint {
             container_id: id.to_string(),
             network: network.name.clone(),
@@ -168,7 +201,10 @@ impl Network {
             address,
             host_veth: veth_name(id, &endpoints)?,
             ports: self.ports.clone(),
+            names: names::names_of(own, &aliases, &spec.hostname, id),
+            hosts_file: Some(self.files_dir.join("hosts")),
         };
+        self.gateway = Some(network.gateway);
         locked.save_ipam(&network.name, &ipam, Durability::Volatile)?;
         locked.save_endpoint(&endpoint)?;
         Ok(endpoint)
@@ -251,15 +287,35 @@ impl Hook for Network {
 
     fn prepare(&mut self, spec: &mut Spec) -> Result<()> {
         if let Some(name) = self.network.clone() {
-            self.endpoint = Some(self.reserve(&spec.id, &name)?);
+            self.endpoint = Some(self.reserve(spec, &name)?);
         }
+        let extra: Vec<(IpAddr, String)> = self
+            .extra_hosts
+            .iter()
+            .filter_map(|h| {
+                let ip = h.address.or(self.gateway.map(IpAddr::V4))?;
+                Some((ip, h.name.clone()))
+            })
+            .collect();
         files::write_files(
             &self.files_dir,
             &spec.hostname,
             &self.aliases,
             self.address(),
             &self.dns,
+            &extra,
         )?;
+        // Now that its own part is written: the others' names into its
+        // file, and its names into theirs.
+        if let Some(endpoint) = &self.endpoint {
+            let locked = Store::new(&self.root).lock()?;
+            if let Err(e) = names::refresh(&locked, &endpoint.network) {
+                eprintln!(
+                    "warning: update the hosts files of network {}: {e:#}",
+                    endpoint.network
+                );
+            }
+        }
         Ok(())
     }
 
@@ -389,8 +445,12 @@ fn release(root: &Path, id: &str) -> (Result<()>, Option<LinkWatch>) {
                 }
             }
         }
-        if endpoint.is_some() {
+        if let Some(endpoint) = &endpoint {
             if let Err(e) = locked.remove_endpoint(id) {
+                first_error.get_or_insert(e);
+            }
+            // Its names leave the others' hosts files.
+            if let Err(e) = names::refresh(&locked, &endpoint.network) {
                 first_error.get_or_insert(e);
             }
         }
@@ -460,6 +520,8 @@ mod tests {
             address: "10.0.0.2".parse().unwrap(),
             host_veth: veth.into(),
             ports: vec![],
+            names: vec![],
+            hosts_file: None,
         }
     }
 
@@ -477,7 +539,7 @@ mod tests {
         let args = |net: Option<&str>, p: &[&str]| Attachment {
             network: net.map(String::from),
             ports: p.iter().map(|p| p.parse().unwrap()).collect(),
-            dns: vec![],
+            ..Default::default()
         };
         assert!(Network::new(root, &args(None, &["81:81"])).is_err());
         assert!(Network::new(root, &args(Some("host"), &[])).is_err());

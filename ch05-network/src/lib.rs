@@ -21,10 +21,11 @@
 //! 7. [`host`]: what the first network finds in the host's namespace
 //!    (forwarding, iptables tables), given back by the last one's removal.
 //! 8. [`files`]: the container's `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`.
-//! 9. [`hook`]: the [`hook::Network`] hook that wires a container in, and
+//! 9. [`names`]: the other containers on the network, by name, in `/etc/hosts`.
+//! 10. [`hook`]: the [`hook::Network`] hook that wires a container in, and
 //!    [`hook::release_container`] that unwires it (for `rm`, with
 //!    [`hook::removal`]).
-//! 10. [`cli`]: the options and commands.
+//! 11. [`cli`]: the options and commands.
 
 pub mod cli;
 pub mod files;
@@ -32,6 +33,7 @@ pub mod hook;
 pub mod host;
 pub mod ipam;
 pub mod iptables;
+pub mod names;
 pub mod netlink;
 pub mod network;
 pub mod ports;

@@ -68,6 +68,14 @@ pub struct Endpoint {
     pub host_veth: String,
     /// Its published ports.
     pub ports: Vec<PortMapping>,
+    /// The names the other containers on the network know it by
+    /// ([`crate::names`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+    /// Its `/etc/hosts` on the host, whose part about the other containers
+    /// is rewritten as they come and go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosts_file: Option<PathBuf>,
 }
 // ANCHOR_END: records
 
@@ -325,6 +333,8 @@ mod tests {
             address: "192.168.10.2".parse().unwrap(),
             host_veth: "vethc1".into(),
             ports: vec!["81:81".parse().unwrap()],
+            names: vec![],
+            hosts_file: None,
         };
         locked.save_endpoint(&endpoint).unwrap();
         assert_eq!(locked.networks().unwrap(), vec![record.clone()]);

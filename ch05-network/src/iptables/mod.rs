@@ -174,6 +174,8 @@ pub(crate) mod fixtures {
             address: address.parse().unwrap(),
             host_veth: format!("veth{}", &id[..7]),
             ports: ports.iter().map(|p| p.parse().unwrap()).collect(),
+            names: vec![],
+            hosts_file: None,
         }
     }
 
