@@ -23,8 +23,8 @@
 //! 8. [`files`]: the container's `/etc/hostname`, `/etc/hosts` and `/etc/resolv.conf`.
 //! 9. [`names`]: the other containers on the network, by name, in `/etc/hosts`.
 //! 10. [`hook`]: the [`hook::Network`] hook that wires a container in, and
-//!    [`hook::release_container`] that unwires it (for `rm`, with
-//!    [`hook::removal`]).
+//!     [`hook::release_container`] that unwires it (for `rm`, with
+//!     [`hook::removal`]).
 //! 11. [`cli`]: the options and commands.
 
 pub mod cli;
