@@ -4,9 +4,8 @@
 //! commands only: serving over a network is the lab tests' business.
 //! Each test skips, saying why, when its tar was not built.
 //!
-//! Not part of `make test` yet (a build needs a Debian mirror and minutes):
-//! the tests are `#[ignore]`d and `make test-images` runs them, which is
-//! `cargo test -p ch06-final --test images -- --ignored`.
+//! `make test` builds the tars first (`make image-tars`: a Debian mirror
+//! and a minute per image the first time, nothing once they are cached).
 
 mod common;
 
@@ -37,7 +36,6 @@ fn run_in_image(test: &str, name: &str, cmd: &[&str]) -> Option<String> {
 
 /// Debian's nginx starts and says its version.
 #[test]
-#[ignore = "needs make images; run by make test-images"]
 fn nginx_image_runs_nginx() {
     if let Some(out) = run_in_image("nginx_image_runs_nginx", "nginx-image", &["nginx", "-v"]) {
         assert!(out.contains("nginx version: nginx/"), "{out}");
@@ -46,7 +44,6 @@ fn nginx_image_runs_nginx() {
 
 /// Debian's redis-server starts and says its version.
 #[test]
-#[ignore = "needs make images; run by make test-images"]
 fn redis_image_runs_redis_server() {
     let test = "redis_image_runs_redis_server";
     if let Some(out) = run_in_image(test, "redis-image", &["redis-server", "--version"]) {
@@ -56,7 +53,6 @@ fn redis_image_runs_redis_server() {
 
 /// Debian's python3 imports flask and the redis client the flask app uses.
 #[test]
-#[ignore = "needs make images; run by make test-images"]
 fn flask_image_imports_flask_and_redis() {
     let test = "flask_image_imports_flask_and_redis";
     let script = "import flask, redis; print('flask', flask.__name__, 'redis', redis.__version__)";
