@@ -41,7 +41,8 @@
 #   - mydocker's default root, /var/lib/mydocker, is a temporary directory
 #     bind-mounted there (in the lab's mount namespace only); the working
 #     directory is a temporary one, empty but for a link to the workspace's
-#     scripts/ (labs type scripts/lab.sh as from the top of the workspace);
+#     scripts/ and examples/ (labs type scripts/lab.sh as from the top of the
+#     workspace);
 #     /tmp is an empty tmpfs; LC_ALL=C;
 #   - mydocker from $CARGO_TARGET_DIR/debug (override with MYDOCKER_BIN) first on
 #     PATH, with the chapters' programs (ch01-namespaces ...) found beside it,
@@ -398,6 +399,7 @@ run_lab() {
     chmod 755 "$tmp" "$tmp/bin" "$tmp/work"
     # The chapters' labs run from the top of the workspace (scripts/...).
     ln -s "$here/scripts" "$tmp/work/scripts"
+    ln -s "$here/examples" "$tmp/work/examples"
     # The programs are reached through $tmp/programs, a bind mount of their
     # directory made before /tmp is covered (the binaries may live in /tmp).
     mkdir -p "$tmp/programs"
