@@ -24,6 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use ch04_images::containers::Part;
 
+use crate::restart::Policy;
+
 /// The log of a detached container's standard output.
 pub const STDOUT_LOG: &str = "stdout.log";
 /// The log of a detached container's standard error.
@@ -80,6 +82,17 @@ pub struct Runtime {
     /// namespace (records older than the flag have none: `--userns=host`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userns: Option<IdMap>,
+    /// `--restart` (records older than the flag: `no`).
+    #[serde(default, skip_serializing_if = "Policy::is_no")]
+    pub restart: Policy,
+    /// How many times the supervisor restarted it since a user last
+    /// started it (Docker's `RestartCount`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub restart_count: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Runtime {
