@@ -614,3 +614,80 @@ fn bad_restart_options_are_refused_before_anything_exists() {
         assert!(env.ids().is_empty(), "{args:?} left a container");
     }
 }
+
+/// `always` on a network with a published port: after a `kill -9` the
+/// restarted container has an address on the bridge again and its port
+/// answers (the supervisor's second clone came after the first run's
+/// network threads were gone); `rm -f` then releases it all.
+#[test]
+fn always_brings_a_killed_container_back_on_its_network_and_port() {
+    if !testkit::require_root("always_brings_a_killed_container_back_on_its_network_and_port") {
+        return;
+    }
+    let env = Env::in_lab();
+    env.ok(&["network", "create", "--subnet", SUBNET, "rs0"]);
+    let publish = format!("{HOST_PORT}:{CONTAINER_PORT}");
+    let serve = format!(
+        "mkdir -p /www && echo {PAGE} > /www/index.html && exec httpd -f -p {CONTAINER_PORT} -h /www"
+    );
+    let id = env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--restart",
+        "always",
+        "--net",
+        "rs0",
+        "-p",
+        &publish,
+        "busybox",
+        "sh",
+        "-c",
+        &serve,
+    ]);
+    let id = id.trim().to_string();
+    let missing = |round: &str| -> Vec<String> {
+        [
+            address_and_gateway(&env, "web"),
+            published_port(&env, "web"),
+        ]
+        .into_iter()
+        .filter_map(Result::err)
+        .map(|e| format!("{round}: {e}"))
+        .collect()
+    };
+    let first_run = missing("run");
+    assert!(first_run.is_empty(), "{first_run:#?}");
+    let first = env.pid("web");
+    kill_9(first);
+    within_patience(|| {
+        let info = env.inspect("web");
+        let pid = info["State"]["Pid"].as_i64().unwrap_or(0) as i32;
+        (info["State"]["Status"] == "running" && pid > 0 && pid != first).then_some(())
+    })
+    .unwrap_or_else(|| panic!("no restart after kill -9: {:#}", env.inspect("web")));
+    let restarted = missing("restart");
+    assert!(
+        restarted.is_empty(),
+        "FINDING: the restart did not restore: {restarted:#?}"
+    );
+
+    env.ok(&["rm", "-f", "web"]);
+    assert!(cgroup_dirs(&id).is_empty(), "{:?}", cgroup_dirs(&id));
+    let rules = env.lab().sh_ok("iptables -t nat -S");
+    assert!(
+        !rules.lines().any(|l| l.contains("-j DNAT")),
+        "a DNAT rule outlived rm -f:\n{rules}"
+    );
+    let only_eth0 = || {
+        let veths = env.lab().sh_ok("ip -o link show type veth");
+        veths.lines().all(|l| l.contains(" eth0@")).then_some(())
+    };
+    assert!(
+        testkit::eventually(500, only_eth0).is_some(),
+        "a veth outlived rm -f:\n{}",
+        env.lab().sh_ok("ip -o link show type veth")
+    );
+    assert!(testkit::host_mounts_containing(&id).is_empty());
+}
