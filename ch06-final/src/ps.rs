@@ -238,6 +238,26 @@ mod tests {
     }
 
     #[test]
+    fn a_container_between_two_runs_reads_restarting_while_its_supervisor_lives() {
+        let mut record: Record = serde_json::from_value(serde_json::json!({
+            "id": "a".repeat(64), "name": "flaky", "image": "busybox",
+            "image_id": format!("sha256:{}", "0".repeat(64)), "command": ["false"],
+            "created": clock::now_rfc3339(), "status": "restarting", "exit_code": 1,
+            "finished": clock::now_rfc3339(),
+        }))
+        .unwrap();
+        record.supervisor = ch04_images::containers::ProcessRef::me();
+        assert_eq!(
+            status_text(&record),
+            "Restarting (1) Less than a second ago"
+        );
+        assert_eq!(state(&record).status, Status::Restarting);
+        // Nobody left to restart it: it is simply exited.
+        record.supervisor = None;
+        assert_eq!(status_text(&record), "Exited (1) Less than a second ago");
+    }
+
+    #[test]
     fn the_table() {
         let header = ["A".to_string(), "LONGER".to_string(), "C".to_string()];
         let rows = [["xyz".to_string(), "1".to_string(), String::new()]];
