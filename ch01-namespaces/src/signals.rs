@@ -8,7 +8,7 @@
 //! command decides: a shell with `trap ... TERM` runs its trap, while a plain
 //! `sleep` never notices (this is why `docker stop` falls back to SIGKILL).
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 use anyhow::{Context, Result};
 use nix::errno::Errno;
@@ -18,6 +18,10 @@ use nix::unistd::Pid;
 
 /// The pid signals are forwarded to; 0 while there is none.
 static TARGET: AtomicI32 = AtomicI32::new(0);
+
+/// Set once a signal that asks a program to end (not SIGUSR1 or SIGUSR2)
+/// has reached mydocker: chapter 6 then restarts no container.
+static STOP_ASKED: AtomicBool = AtomicBool::new(false);
 
 /// The signals a user sends to stop or poke a foreground program.
 const FORWARDED: [Signal; 6] = [
@@ -30,6 +34,9 @@ const FORWARDED: [Signal; 6] = [
 ];
 
 extern "C" fn forward(sig: libc::c_int) {
+    if ![libc::SIGUSR1, libc::SIGUSR2].contains(&sig) {
+        STOP_ASKED.store(true, Ordering::SeqCst);
+    }
     let pid = TARGET.load(Ordering::SeqCst);
     // Only kill(2) here: it is async-signal-safe. Never signal pid 0 (our group).
     if pid > 0 {
@@ -53,6 +60,13 @@ pub fn forward_to(pid: Pid) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: forward
+
+/// True once mydocker was sent SIGINT, SIGTERM, SIGHUP or SIGQUIT while it
+/// forwarded signals (Ctrl-C, a `kill`): the user wants the container to
+/// end, not to be restarted.
+pub fn stop_asked() -> bool {
+    STOP_ASKED.load(Ordering::SeqCst)
+}
 
 /// Stops forwarding: the target is gone and its pid may be reused.
 pub fn stop_forwarding() {

@@ -40,6 +40,10 @@ pub enum Status {
     Running,
     /// Its process has ended.
     Exited,
+    /// Its process has ended and it waits to be started again: chapter 6's
+    /// supervisor sets this between the runs of a container with a restart
+    /// policy, while it waits out the back-off (Docker's `Restarting`).
+    Restarting,
 }
 
 impl std::fmt::Display for Status {
@@ -48,6 +52,7 @@ impl std::fmt::Display for Status {
             Status::Created => "created",
             Status::Running => "running",
             Status::Exited => "exited",
+            Status::Restarting => "restarting",
         })
     }
 }
@@ -85,6 +90,12 @@ pub struct Record {
     /// Its exit code, once it has exited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exit_code: Option<i32>,
+    /// True once a user stopped it (chapter 6's `stop`, or `rm -f`), until
+    /// a user starts it again: a restart policy does not bring it back
+    /// (Docker's `HasBeenManuallyStopped`). Kept out of the parts, which a
+    /// start writes whole, so a restart cannot undo a stop it raced with.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub manually_stopped: bool,
     /// True if the kernel's OOM killer struck inside its cgroup during the
     /// last run (Docker's `State.OOMKilled`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -121,13 +132,20 @@ pub trait Part: Serialize + DeserializeOwned {
 
 impl Record {
     /// The status, corrected for a process that died without us noticing
-    /// (mydocker itself was killed, say).
+    /// (mydocker itself was killed, say), and for a container waiting to
+    /// restart whose supervisor is gone: nobody will restart it.
     pub fn effective_status(&self) -> Status {
-        if self.status == Status::Running && !self.is_alive() {
-            Status::Exited
-        } else {
-            self.status
+        match self.status {
+            Status::Running if !self.is_alive() => Status::Exited,
+            Status::Restarting if !self.is_restarting() => Status::Exited,
+            status => status,
         }
+    }
+
+    /// True if the record says the container waits to be restarted and the
+    /// supervisor that will do it is still there.
+    pub fn is_restarting(&self) -> bool {
+        self.status == Status::Restarting && self.supervisor.is_some_and(|s| s.is_alive())
     }
 
     /// The container's first process, if the record names one that still
@@ -404,6 +422,7 @@ mod tests {
             pid_start: None,
             supervisor: None,
             exit_code: None,
+            manually_stopped: false,
             oom_killed: false,
             started: None,
             finished: None,

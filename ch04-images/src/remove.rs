@@ -66,13 +66,24 @@ impl Removal {
     /// layer, logs and name.
     pub fn remove(&self, name_or_id: &str, force: bool) -> Result<Record> {
         let record = self.store.find(name_or_id)?;
-        if let Some(process) = record.live_process() {
-            if !force {
-                bail!(
-                    "cannot remove container {}: it is running (stop it first, or use rm -f)",
-                    record.name
-                );
-            }
+        let live = record.live_process();
+        if (live.is_some() || record.is_restarting()) && !force {
+            let state = if live.is_some() {
+                "running"
+            } else {
+                "restarting"
+            };
+            bail!(
+                "cannot remove container {}: it is {state} (stop it first, or use rm -f)",
+                record.name
+            );
+        }
+        if force && record.supervisor.is_some_and(|s| s.is_alive()) {
+            // A stop by the user: its supervisor must not restart it.
+            self.store
+                .update(&record.id, |r| r.manually_stopped = true)?;
+        }
+        if let Some(process) = live {
             kill_and_wait(process)?;
         }
         if let Some(supervisor) = record.supervisor {

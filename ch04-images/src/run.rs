@@ -82,6 +82,7 @@ impl Plan {
             pid_start: None,
             supervisor: None,
             exit_code: None,
+            manually_stopped: false,
             oom_killed: false,
             started: None,
             finished: None,

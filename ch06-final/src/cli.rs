@@ -1,7 +1,7 @@
 //! The command line of the complete `mydocker`.
 //!
 //! `run` flattens the option groups of every chapter and adds this
-//! chapter's own: `-d`, `--rm`, `-e`, `--env-file`, `-w`. The image
+//! chapter's own: `-d`, `--rm`, `--restart`, `-e`, `--env-file`, `-w`. The image
 //! commands are chapter 4's, the `network` commands chapter 5's; the
 //! container commands (`ps`, `logs`, `exec`, `stop`, `start`, `rm`,
 //! `inspect`) are new.
@@ -82,7 +82,7 @@ pub struct EnvArgs {
 // ANCHOR_END: env_args
 
 // ANCHOR: run_args
-/// `mydocker run [-d] [--rm] [-ti] [--name NAME] [-e K=V] [-w DIR] [limits]
+/// `mydocker run [-d] [--rm] [--restart POLICY] [-ti] [--name NAME] [-e K=V] [-w DIR] [limits]
 /// [-v H:C] [--net NAME] [-p H:C] IMAGE [COMMAND...]`
 #[derive(Args, Debug)]
 #[group(skip)]
@@ -94,6 +94,10 @@ pub struct RunArgs {
     /// Remove the container when it exits
     #[arg(long = "rm")]
     pub auto_remove: bool,
+
+    /// Restart policy: no, on-failure[:N], always or unless-stopped
+    #[arg(long = "restart", value_name = "POLICY", default_value = "no")]
+    pub restart: String,
 
     /// Environment and working directory (this chapter)
     #[command(flatten)]
@@ -277,6 +281,15 @@ mod tests {
             "mydocker run -dit --rm --network n -e A=1 --env B=2 --env-file f -w /srv --hostname h -m 64m busybox sh -c -e",
         );
         assert!(r.detach && r.auto_remove && r.run.container.tty && r.run.container.interactive);
+        assert_eq!(r.restart, "no");
+        assert_eq!(
+            run("mydocker run -d --restart on-failure:3 busybox false").restart,
+            "on-failure:3"
+        );
+        assert_eq!(
+            run("mydocker run -d -restart always busybox sleep 9").restart,
+            "always"
+        );
         assert_eq!(r.env.env, ["A=1", "B=2"]);
         assert_eq!(r.env.workdir.as_deref(), Some("/srv"));
         assert_eq!(r.run.container.hostname.as_deref(), Some("h"));

@@ -8,7 +8,7 @@ use std::io::Write;
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use ch04_images::containers::{ContainerStore, Record};
+use ch04_images::containers::{ContainerStore, Record, Status};
 use ch04_images::images::ImageStore;
 use ch05_network::Attachment;
 use ch05_network::state::Store;
@@ -73,9 +73,11 @@ fn container(store: &ContainerStore, root: &Path, record: &Record) -> Result<Val
         "Path": record.command.first(),
         "Args": record.command.get(1..).unwrap_or_default(),
         "Image": record.image_id.to_string(),
+        "RestartCount": runtime.as_ref().map_or(0, |r| r.restart_count),
         "State": {
             "Status": state.status.to_string(),
             "Running": running.is_some(),
+            "Restarting": state.status == Status::Restarting,
             "OOMKilled": record.oom_killed,
             "Pid": running.map_or(0, |p| p.pid),
             "ExitCode": state.exit_code.unwrap_or(0),
@@ -92,6 +94,10 @@ fn container(store: &ContainerStore, root: &Path, record: &Record) -> Result<Val
         },
         "HostConfig": {
             "AutoRemove": runtime.as_ref().is_some_and(|r| r.auto_remove),
+            "RestartPolicy": {
+                "Name": runtime.as_ref().map_or("no", |r| r.restart.name()),
+                "MaximumRetryCount": runtime.as_ref().map_or(0, |r| r.restart.maximum_retry_count()),
+            },
             "CgroupParent": record.resources.cgroup_parent,
             "Limits": record.resources.limits,
             "Binds": record.mounts.iter().map(|m| format!("{}:{}{}", m.source.display(), m.target.display(), if m.readonly { ":ro" } else { "" })).collect::<Vec<_>>(),

@@ -16,7 +16,9 @@
 //! 5. [`ps`], [`logs`], [`exec`], [`stop`], [`inspect`]: the commands that
 //!    watch, enter and stop containers; `rm` is chapter 4's, releasing
 //!    chapter 5's network too.
-//! 6. [`env`](mod@env) and [`cli`]: `-e`, `--env-file`, `-w`, and the whole command line.
+//! 6. [`restart`]: `--restart` policies, which the supervisor follows
+//!    after each exit, with Docker's back-off.
+//! 7. [`env`](mod@env) and [`cli`]: `-e`, `--env-file`, `-w`, and the whole command line.
 
 pub mod cli;
 pub mod env;
@@ -26,6 +28,7 @@ pub mod inspect;
 pub mod launch;
 pub mod logs;
 pub mod ps;
+pub mod restart;
 pub mod state;
 pub mod stop;
 pub mod supervisor;

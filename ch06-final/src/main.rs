@@ -22,7 +22,7 @@ fn main() -> ExitCode {
             Command::Start(a) => each(&a.containers, |c| launch::start(&root, c)),
             Command::Stop(a) => each(&a.containers, |c| {
                 let record = store.find(c)?;
-                stop::stop(&record, Duration::from_secs(a.time))
+                stop::stop(&store, &record, Duration::from_secs(a.time))
             }),
             Command::Rm(a) => {
                 let removal = ch05_network::removal(&root, store.clone());

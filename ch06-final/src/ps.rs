@@ -4,6 +4,7 @@
 //! CONTAINER ID   IMAGE     COMMAND       CREATED         STATUS                     PORTS                NAMES
 //! 3f2a9c1d0b7e   busybox   "sleep 60"    5 seconds ago   Up 5 seconds               0.0.0.0:81->81/tcp   d1
 //! 9b1e0c4f2a6d   busybox   "sh -c 'e…"   2 minutes ago   Exited (0) 2 minutes ago                        brave_turing
+//! 5c0d8e2b1a3f   busybox   "false"       8 seconds ago   Restarting (1) 1 second ago                     flaky
 //! ```
 //!
 //! The status comes from the record, checked against the kernel: a record
@@ -26,7 +27,7 @@ pub const LOST_EXIT_CODE: i32 = 137;
 /// One container's state, as `ps` and `inspect` show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {
-    /// created, running or exited.
+    /// created, running, restarting or exited.
     pub status: Status,
     /// The exit code, once exited.
     pub exit_code: Option<i32>,
@@ -38,6 +39,11 @@ pub struct State {
 pub fn state(record: &Record) -> State {
     match record.status {
         Status::Running if record.live_process().is_none() => State {
+            status: Status::Exited,
+            exit_code: Some(record.exit_code.unwrap_or(LOST_EXIT_CODE)),
+        },
+        // Waiting to restart, but the supervisor that would is gone.
+        Status::Restarting if !record.is_restarting() => State {
             status: Status::Exited,
             exit_code: Some(record.exit_code.unwrap_or(LOST_EXIT_CODE)),
         },
@@ -62,6 +68,18 @@ pub fn status_text(record: &Record) -> String {
     match state.status {
         Status::Created => "Created".to_string(),
         Status::Running => format!("Up {}", since(record.started.as_deref().unwrap_or(""))),
+        // Docker's words: the last exit code, and how long ago it was.
+        Status::Restarting => format!(
+            "Restarting ({}) {}",
+            state.exit_code.unwrap_or(LOST_EXIT_CODE),
+            record
+                .finished
+                .as_deref()
+                .map(clock::ago)
+                .unwrap_or_default()
+        )
+        .trim_end()
+        .to_string(),
         Status::Exited => {
             let when = record
                 .finished
@@ -118,7 +136,9 @@ pub fn ps(store: &ContainerStore, all: bool, quiet: bool, no_trunc: bool) -> Res
     let mut rows = Vec::new();
     for record in store.list()? {
         let state = state(&record);
-        if !all && state.status != Status::Running {
+        // Docker counts a container between restarts as running.
+        let up = matches!(state.status, Status::Running | Status::Restarting);
+        if !all && !up {
             continue;
         }
         let id = if no_trunc {
@@ -215,6 +235,26 @@ mod tests {
             since(&clock::format_rfc3339(secs - 90, 0)),
             "About a minute"
         );
+    }
+
+    #[test]
+    fn a_container_between_two_runs_reads_restarting_while_its_supervisor_lives() {
+        let mut record: Record = serde_json::from_value(serde_json::json!({
+            "id": "a".repeat(64), "name": "flaky", "image": "busybox",
+            "image_id": format!("sha256:{}", "0".repeat(64)), "command": ["false"],
+            "created": clock::now_rfc3339(), "status": "restarting", "exit_code": 1,
+            "finished": clock::now_rfc3339(),
+        }))
+        .unwrap();
+        record.supervisor = ch04_images::containers::ProcessRef::me();
+        assert_eq!(
+            status_text(&record),
+            "Restarting (1) Less than a second ago"
+        );
+        assert_eq!(state(&record).status, Status::Restarting);
+        // Nobody left to restart it: it is simply exited.
+        record.supervisor = None;
+        assert_eq!(status_text(&record), "Exited (1) Less than a second ago");
     }
 
     #[test]

@@ -24,6 +24,8 @@ use serde::{Deserialize, Serialize};
 
 use ch04_images::containers::Part;
 
+use crate::restart::Policy;
+
 /// The log of a detached container's standard output.
 pub const STDOUT_LOG: &str = "stdout.log";
 /// The log of a detached container's standard error.
@@ -80,6 +82,17 @@ pub struct Runtime {
     /// namespace (records older than the flag have none: `--userns=host`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userns: Option<IdMap>,
+    /// `--restart` (records older than the flag: `no`).
+    #[serde(default, skip_serializing_if = "Policy::is_no")]
+    pub restart: Policy,
+    /// How many times the supervisor restarted it since a user last
+    /// started it (Docker's `RestartCount`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub restart_count: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Runtime {
@@ -124,3 +137,30 @@ impl Part for Runtime {
     const KEY: &'static str = "runtime";
 }
 // ANCHOR_END: runtime
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record written before `--restart` existed reads as `no`, and a
+    /// container without a policy writes none: old and new records agree.
+    #[test]
+    fn records_without_a_restart_policy_read_as_no() {
+        let old = serde_json::json!({
+            "hostname": "h", "env": [], "workdir": "/", "tty": false,
+            "interactive": false, "auto_remove": false, "detached": true,
+        });
+        let runtime: Runtime = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!((runtime.restart, runtime.restart_count), (Policy::No, 0));
+        assert_eq!(serde_json::to_value(&runtime).unwrap(), old);
+        let restarted = Runtime {
+            restart: Policy::OnFailure { max: Some(3) },
+            restart_count: 2,
+            ..runtime
+        };
+        let json = serde_json::to_value(&restarted).unwrap();
+        assert_eq!(json["restart"], "on-failure:3");
+        assert_eq!(json["restart_count"], 2);
+        assert_eq!(serde_json::from_value::<Runtime>(json).unwrap(), restarted);
+    }
+}

@@ -8,22 +8,61 @@
 //! at once, with the exit code it chooses; a plain `sleep` never notices,
 //! and after the grace period SIGKILL ends it (exit code 137 = 128 + 9).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use nix::sys::signal::Signal;
 
-use ch04_images::containers::Record;
-
+use ch04_images::containers::{ContainerStore, ProcessRef, Record};
 use ch04_images::pidfd::{PidFd, wait_gone};
+
+/// How long `stop` waits, beyond the grace period, for the supervisor to
+/// record the exit and release what the container held.
+const SUPERVISOR_PATIENCE: Duration = Duration::from_secs(10);
 
 // ANCHOR: stop
 /// Stops `record`'s container: SIGTERM, then SIGKILL after `grace`. Returns
 /// once the exit is recorded (or nobody is left to record it).
-pub fn stop(record: &Record, grace: Duration) -> Result<()> {
-    let Some(process) = record.live_process() else {
+///
+/// It is a stop by the user: the record says so first, so that the
+/// supervisor does not restart the container whatever its restart policy.
+/// A container waiting to restart has no process: its supervisor sees the
+/// flag, ends its wait and exits. And should the supervisor have restarted
+/// it just before seeing the flag, the new process is stopped too: we go
+/// on until the supervisor is gone.
+pub fn stop(store: &ContainerStore, record: &Record, grace: Duration) -> Result<()> {
+    let supervised = record.supervisor.is_some_and(|s| s.is_alive());
+    if !supervised && record.live_process().is_none() {
         return Ok(()); // not running: nothing to do, as in Docker
-    };
+    }
+    if supervised {
+        store.update(&record.id, |r| r.manually_stopped = true)?;
+    }
+    let deadline = Instant::now() + grace + SUPERVISOR_PATIENCE;
+    loop {
+        // Gone: removed meanwhile (`rm -f`), nothing left to stop.
+        let Ok(current) = store.get_by_id(&record.id) else {
+            return Ok(());
+        };
+        if let Some(process) = current.live_process() {
+            terminate(process, grace)?;
+        }
+        let Some(supervisor) = current.supervisor.filter(|s| s.is_alive()) else {
+            return Ok(());
+        };
+        if Some(supervisor) == ProcessRef::me() || Instant::now() >= deadline {
+            return Ok(());
+        }
+        // The supervisor exits right after recording; with --rm, after
+        // removing the container.
+        if wait_gone(supervisor, Duration::from_millis(200)) {
+            return Ok(());
+        }
+    }
+}
+
+/// SIGTERM to `process`, SIGKILL if it is still there after `grace`.
+fn terminate(process: ProcessRef, grace: Duration) -> Result<()> {
     let Some(pidfd) = PidFd::open(process)? else {
         return Ok(());
     };
@@ -32,20 +71,6 @@ pub fn stop(record: &Record, grace: Duration) -> Result<()> {
         pidfd.signal(Signal::SIGKILL)?;
         pidfd.wait_exit(None)?;
     }
-    wait_for_record(record);
     Ok(())
 }
 // ANCHOR_END: stop
-
-/// Waits until the supervisor has recorded the exit and released what the
-/// container held, so that `ps` right after `stop` says "Exited" and `rm`
-/// finds nothing left to wait for.
-fn wait_for_record(record: &Record) {
-    if let Some(supervisor) = record.supervisor {
-        if Some(supervisor) != ch04_images::containers::ProcessRef::me() {
-            // The supervisor exits right after recording; with --rm, after
-            // removing the container.
-            wait_gone(supervisor, Duration::from_secs(10));
-        }
-    }
-}

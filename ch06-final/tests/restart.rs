@@ -1,7 +1,14 @@
+//! Starting a container again, by hand and by its restart policy.
+//!
 //! `start` after `stop` gives a container back everything `run` gave it:
 //! its limits in a new cgroup, its volume, its address on the network and
 //! its published port. Checked by their effects in the kernel and on the
 //! wire, not by what the records say, inside a network lab.
+//!
+//! `--restart` makes the supervisor start it again after an exit, as
+//! Docker's policies say, until a user stops it. Checked by the processes
+//! and the files the runs leave, with generous timeouts and no timing
+//! assertions.
 
 mod common;
 
@@ -328,4 +335,359 @@ fn assert_stopped_released_everything(env: &Env, id: &str) {
         veths.lines().all(|l| l.contains(" eth0@")),
         "a veth outlived the container:\n{veths}"
     );
+}
+
+/// How long a test waits for a restart policy to do its work: the
+/// back-offs of a few restarts add up to well under a second, the rest is
+/// room for a loaded machine.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Polls `f` every 20 ms until it gives `Some`, for at most `PATIENCE`.
+fn within_patience<T>(mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + PATIENCE;
+    while Instant::now() < deadline {
+        if let Some(value) = f() {
+            return Some(value);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// The lines of `file`, none if it does not exist (yet).
+fn lines_of(file: &Path) -> Vec<String> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The container is exited and no supervisor is left that could restart it.
+fn settled(env: &Env, name: &str) -> bool {
+    let info = env.inspect(name);
+    info["State"]["Status"] == "exited" && info["Supervisor"].is_null()
+}
+
+/// `on-failure:3` with a command that fails: the first run and three
+/// restarts, each appending a line to a file in a volume, then no more.
+/// The record says exited with the command's code, restarted 3 times.
+#[test]
+fn on_failure_3_restarts_a_failing_container_three_times_then_stops() {
+    if !testkit::require_root("on_failure_3_restarts_a_failing_container_three_times_then_stops") {
+        return;
+    }
+    let host_dir = tempfile::tempdir().expect("a host directory for the volume");
+    let env = Env::new();
+    let volume = format!("{}:/data", host_dir.path().display());
+    let starts = host_dir.path().join("starts");
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "flaky",
+        "--restart",
+        "on-failure:3",
+        "-v",
+        &volume,
+        "busybox",
+        "sh",
+        "-c",
+        "echo started >> /data/starts; exit 3",
+    ]);
+    assert!(
+        within_patience(|| settled(&env, "flaky").then_some(())).is_some(),
+        "the container did not settle: {:#}\nstarts: {:?}",
+        env.inspect("flaky"),
+        lines_of(&starts)
+    );
+    assert_eq!(lines_of(&starts).len(), 4, "first run + 3 restarts");
+    assert_eq!(env.state("flaky"), ("exited".to_string(), 3));
+    let info = env.inspect("flaky");
+    assert_eq!(info["RestartCount"], 3, "{info:#}");
+    assert_eq!(info["HostConfig"]["RestartPolicy"]["Name"], "on-failure");
+    assert_eq!(info["HostConfig"]["RestartPolicy"]["MaximumRetryCount"], 3);
+    // Nobody is left to start it: the count of runs stays.
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(lines_of(&starts).len(), 4, "a restart after the last one");
+    let id = info["Id"].as_str().expect("an id").to_string();
+    env.ok(&["rm", "flaky"]);
+    assert!(cgroup_dirs(&id).is_empty(), "{:?}", cgroup_dirs(&id));
+    assert!(testkit::host_mounts_containing(&id).is_empty());
+}
+
+/// `always`: a `kill -9` of the container's process is followed by a new
+/// process; `stop` ends it for good; `start` supervises it with its policy
+/// again; `rm` leaves no cgroup, mount or process of it.
+#[test]
+fn always_survives_kill_9_until_stopped() {
+    if !testkit::require_root("always_survives_kill_9_until_stopped") {
+        return;
+    }
+    let env = Env::new();
+    let id = env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "svc",
+        "--restart",
+        "always",
+        "busybox",
+        "sleep",
+        "1000",
+    ]);
+    let id = id.trim().to_string();
+    let supervisor = env.supervisor("svc");
+    let first = env.pid("svc");
+    kill_9(first);
+    let second = within_patience(|| {
+        let info = env.inspect("svc");
+        let pid = info["State"]["Pid"].as_i64().unwrap_or(0) as i32;
+        (info["State"]["Status"] == "running" && pid > 0 && pid != first).then_some(pid)
+    })
+    .unwrap_or_else(|| panic!("no new process after kill -9: {:#}", env.inspect("svc")));
+    assert!(common::alive(second));
+    assert!(!common::alive(first));
+    assert_eq!(
+        env.supervisor("svc"),
+        supervisor,
+        "the same supervisor restarts it"
+    );
+    assert_eq!(env.inspect("svc")["RestartCount"], 1);
+
+    // A stop by the user: no restart, however long we look.
+    env.ok(&["stop", "-t", "1", "svc"]);
+    assert_eq!(env.state("svc"), ("exited".to_string(), 137));
+    assert!(!common::alive(second));
+    assert!(!common::alive(supervisor), "the supervisor outlived stop");
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(env.state("svc").0, "exited", "restarted after stop");
+
+    // start: supervised with the policy again, the count from 0.
+    env.ok(&["start", "svc"]);
+    let third = env.pid("svc");
+    assert_eq!(env.inspect("svc")["RestartCount"], 0);
+    kill_9(third);
+    within_patience(|| {
+        let info = env.inspect("svc");
+        let pid = info["State"]["Pid"].as_i64().unwrap_or(0) as i32;
+        (pid > 0 && pid != third).then_some(())
+    })
+    .unwrap_or_else(|| panic!("start lost the policy: {:#}", env.inspect("svc")));
+    let fourth = env.pid("svc");
+    let supervisor = env.supervisor("svc");
+
+    env.ok(&["rm", "-f", "svc"]);
+    assert!(env.ids().is_empty());
+    for pid in [fourth, supervisor] {
+        assert!(!common::alive(pid), "process {pid} outlived rm -f");
+    }
+    assert!(cgroup_dirs(&id).is_empty(), "{:?}", cgroup_dirs(&id));
+    assert!(testkit::host_mounts_containing(&id).is_empty());
+}
+
+/// SIGKILL to a process of ours (the container's, by its host pid).
+fn kill_9(pid: i32) {
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill -9 the container's process");
+}
+
+/// `always` with a command that fails at once: between its runs `ps`
+/// shows it as Docker does, `Restarting (1) ... ago`, also without `-a`;
+/// `stop` during the back-off ends it, and it stays exited.
+#[test]
+fn ps_shows_restarting_and_stop_ends_it() {
+    if !testkit::require_root("ps_shows_restarting_and_stop_ends_it") {
+        return;
+    }
+    let env = Env::new();
+    let id = env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "crashy",
+        "--restart",
+        "always",
+        "busybox",
+        "false",
+    ]);
+    let id = id.trim().to_string();
+    let line = within_patience(|| {
+        stdout(&env.md(&["ps"]))
+            .lines()
+            .find(|l| l.contains("crashy") && l.contains("Restarting (1)"))
+            .map(str::to_string)
+    })
+    .unwrap_or_else(|| {
+        let log = std::fs::read_to_string(env.container_dir(&id).join("supervisor.log"));
+        panic!(
+            "ps never showed the container restarting: {:#}\nsupervisor.log: {log:?}",
+            env.inspect("crashy")
+        )
+    });
+    assert!(line.contains(" ago"), "{line}");
+    env.ok(&["stop", "crashy"]);
+    let info = env.inspect("crashy");
+    assert_eq!(info["State"]["Status"], "exited", "{info:#}");
+    assert_eq!(info["State"]["ExitCode"], 1);
+    assert!(info["Supervisor"].is_null(), "{info:#}");
+    let count = info["RestartCount"].as_u64().expect("a restart count");
+    assert!(count >= 1, "{info:#}");
+    std::thread::sleep(Duration::from_secs(1));
+    let after = env.inspect("crashy");
+    assert_eq!(after["State"]["Status"], "exited", "{after:#}");
+    assert_eq!(after["RestartCount"], count, "restarted after stop");
+    let ps = stdout(&env.md(&["ps", "-a"]));
+    assert!(
+        ps.lines()
+            .any(|l| l.contains("crashy") && l.contains("Exited (1)")),
+        "{ps}"
+    );
+    env.ok(&["rm", "crashy"]);
+    assert!(cgroup_dirs(&id).is_empty(), "{:?}", cgroup_dirs(&id));
+}
+
+/// In the foreground there is no daemon to hand the container to: `run`
+/// itself restarts it, prints every run's output, and returns the last
+/// run's code once the policy says no more.
+#[test]
+fn a_foreground_run_restarts_in_place() {
+    if !testkit::require_root("a_foreground_run_restarts_in_place") {
+        return;
+    }
+    let env = Env::new();
+    let out = env.md(&[
+        "run",
+        "--name",
+        "fg",
+        "--restart",
+        "on-failure:2",
+        "busybox",
+        "sh",
+        "-c",
+        "echo run; exit 5",
+    ]);
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert_eq!(stdout(&out).lines().filter(|l| *l == "run").count(), 3);
+    assert_eq!(env.inspect("fg")["RestartCount"], 2);
+    assert_eq!(env.state("fg"), ("exited".to_string(), 5));
+}
+
+/// `--restart` with `--rm` is refused as Docker refuses it, and so is a
+/// policy that does not exist: one line, exit 125, no container.
+#[test]
+fn bad_restart_options_are_refused_before_anything_exists() {
+    if !testkit::require_root("bad_restart_options_are_refused_before_anything_exists") {
+        return;
+    }
+    let env = Env::new();
+    for (args, says) in [
+        (
+            &[
+                "run",
+                "-d",
+                "--restart",
+                "always",
+                "--rm",
+                "busybox",
+                "true",
+            ][..],
+            "conflicting options: --restart and --rm",
+        ),
+        (
+            &["run", "--restart", "sometimes", "busybox", "true"][..],
+            "invalid restart policy",
+        ),
+        (
+            &["run", "--restart", "always:3", "busybox", "true"][..],
+            "only be used with on-failure",
+        ),
+    ] {
+        let out = env.md(args);
+        assert_eq!(out.status.code(), Some(125), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(env.ids().is_empty(), "{args:?} left a container");
+    }
+}
+
+/// `always` on a network with a published port: after a `kill -9` the
+/// restarted container has an address on the bridge again and its port
+/// answers (the supervisor's second clone came after the first run's
+/// network threads were gone); `rm -f` then releases it all.
+#[test]
+fn always_brings_a_killed_container_back_on_its_network_and_port() {
+    if !testkit::require_root("always_brings_a_killed_container_back_on_its_network_and_port") {
+        return;
+    }
+    let env = Env::in_lab();
+    env.ok(&["network", "create", "--subnet", SUBNET, "rs0"]);
+    let publish = format!("{HOST_PORT}:{CONTAINER_PORT}");
+    let serve = format!(
+        "mkdir -p /www && echo {PAGE} > /www/index.html && exec httpd -f -p {CONTAINER_PORT} -h /www"
+    );
+    let id = env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--restart",
+        "always",
+        "--net",
+        "rs0",
+        "-p",
+        &publish,
+        "busybox",
+        "sh",
+        "-c",
+        &serve,
+    ]);
+    let id = id.trim().to_string();
+    let missing = |round: &str| -> Vec<String> {
+        [
+            address_and_gateway(&env, "web"),
+            published_port(&env, "web"),
+        ]
+        .into_iter()
+        .filter_map(Result::err)
+        .map(|e| format!("{round}: {e}"))
+        .collect()
+    };
+    let first_run = missing("run");
+    assert!(first_run.is_empty(), "{first_run:#?}");
+    let first = env.pid("web");
+    kill_9(first);
+    within_patience(|| {
+        let info = env.inspect("web");
+        let pid = info["State"]["Pid"].as_i64().unwrap_or(0) as i32;
+        (info["State"]["Status"] == "running" && pid > 0 && pid != first).then_some(())
+    })
+    .unwrap_or_else(|| panic!("no restart after kill -9: {:#}", env.inspect("web")));
+    let restarted = missing("restart");
+    assert!(
+        restarted.is_empty(),
+        "FINDING: the restart did not restore: {restarted:#?}"
+    );
+
+    env.ok(&["rm", "-f", "web"]);
+    assert!(cgroup_dirs(&id).is_empty(), "{:?}", cgroup_dirs(&id));
+    let rules = env.lab().sh_ok("iptables -t nat -S");
+    assert!(
+        !rules.lines().any(|l| l.contains("-j DNAT")),
+        "a DNAT rule outlived rm -f:\n{rules}"
+    );
+    let only_eth0 = || {
+        let veths = env.lab().sh_ok("ip -o link show type veth");
+        veths.lines().all(|l| l.contains(" eth0@")).then_some(())
+    };
+    assert!(
+        testkit::eventually(500, only_eth0).is_some(),
+        "a veth outlived rm -f:\n{}",
+        env.lab().sh_ok("ip -o link show type veth")
+    );
+    assert!(testkit::host_mounts_containing(&id).is_empty());
 }
