@@ -47,10 +47,17 @@ pub fn exec(spec: &Spec) -> Failure {
         Ok(path) => path,
         Err(failure) => return failure,
     };
+    // A working directory that is not there means the command cannot be
+    // run as asked: 126, as Docker's `exec -w /missing` (`run` creates it
+    // first, chapter 6's Workdir hook).
     if let Err(err) = nix::unistd::chdir(&spec.workdir) {
         return Failure::text(
-            125,
-            format!("chdir to {}: {}", spec.workdir.display(), err.desc()),
+            126,
+            format!(
+                "chdir to {}: {}",
+                spec.workdir.display(),
+                err.desc().to_lowercase()
+            ),
         );
     }
     let to_c = |s: &str| {

@@ -3,6 +3,7 @@
 //! | code    | meaning                                        |
 //! |---------|------------------------------------------------|
 //! | 0..=255 | the command's own exit code                    |
+//! | 1       | a command other than `run` failed (`rm` of a running container, no such container) |
 //! | 125     | mydocker itself failed (bad flag, kernel error) |
 //! | 126     | the command exists but cannot be executed       |
 //! | 127     | the command was not found                       |
@@ -16,6 +17,12 @@ use clap::error::ErrorKind;
 
 /// The code for mydocker's own errors.
 pub const MYDOCKER_ERROR: u8 = 125;
+
+/// Docker's code for a failed command other than `run` (`rm`, `start`,
+/// `logs`, `exec` into a stopped container...): 125 is `run`'s, which must
+/// tell mydocker's failures from the container's own exit codes; the other
+/// commands have no container's code to keep apart, and say 1.
+pub const COMMAND_ERROR: u8 = 1;
 
 /// A container that could not start, with the exit code Docker gives it.
 #[derive(Debug)]
@@ -52,6 +59,19 @@ pub fn report(err: &anyhow::Error) -> u8 {
     eprintln!("{}: {line}", program_name());
     err.downcast_ref::<StartError>()
         .map_or(MYDOCKER_ERROR, |e| e.code)
+}
+
+/// [`report`] for a command other than `run`: the line on stderr, and
+/// [`COMMAND_ERROR`] unless the error carries a code of its own (`exec`'s
+/// 126 and 127).
+pub fn report_command(err: &anyhow::Error) -> u8 {
+    match err.downcast_ref::<StartError>() {
+        Some(_) => report(err),
+        None => {
+            report(err);
+            COMMAND_ERROR
+        }
+    }
 }
 
 /// The shared `main` of every chapter: rewrite the seed's spellings, parse

@@ -192,6 +192,20 @@ impl Record {
     }
 }
 
+/// What [`ContainerStore::find`] says when nothing has that name or id:
+/// a type of its own, so that `rm -f` can take it for "nothing to do", as
+/// Docker does.
+#[derive(Debug)]
+pub struct NoSuchContainer(pub String);
+
+impl std::fmt::Display for NoSuchContainer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "no such container: {}", self.0)
+    }
+}
+
+impl std::error::Error for NoSuchContainer {}
+
 /// The containers under one data root.
 #[derive(Debug, Clone)]
 pub struct ContainerStore {
@@ -333,7 +347,7 @@ impl ContainerStore {
                 _ => bail!("container id prefix {name_or_id} is ambiguous"),
             }
         }
-        bail!("no such container: {name_or_id}")
+        Err(NoSuchContainer(name_or_id.to_string()).into())
     }
 
     /// Every container's record.

@@ -1,13 +1,14 @@
 //! `mydocker`: every chapter's commands in one binary.
 
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Result;
 
-use ch01_namespaces::exit::{report, run_main};
+use ch01_namespaces::exit::{report_command, run_main};
 use ch04_images::commands::run_image_command;
-use ch04_images::containers::ContainerStore;
+use ch04_images::containers::{ContainerStore, NoSuchContainer};
 use ch05_network::cli::run_network_command;
 use ch06_final::cli::{Cli, Command};
 use ch06_final::{exec, inspect, launch, logs, ps, stop};
@@ -16,44 +17,62 @@ use ch06_final::{exec, inspect, launch, logs, ps, stop};
 fn main() -> ExitCode {
     run_main(|cli: Cli| {
         let root = cli.root.dir()?;
-        let store = ContainerStore::new(&root);
+        // `run`'s own errors are 125 (126, 127): the container's exit codes
+        // are all the others. Every other command fails with 1, as Docker's do.
         match cli.command {
-            Command::Run(args) => launch::run(&root, *args),
-            Command::Start(a) => each(&a.containers, |c| launch::start(&root, c)),
-            Command::Stop(a) => each(&a.containers, |c| {
-                let record = store.find(c)?;
-                stop::stop(&store, &record, Duration::from_secs(a.time))
-            }),
-            Command::Rm(a) => {
-                let removal = ch05_network::removal(&root, store.clone());
-                each(&a.containers, |c| removal.remove(c, a.force).map(drop))
+            Command::Run(_) => dispatch(&root, cli.command),
+            command => {
+                Ok(dispatch(&root, command).unwrap_or_else(|err| i32::from(report_command(&err))))
             }
-            Command::Ps(a) => ps::ps(&store, a.all, a.quiet, a.no_trunc).map(|()| 0),
-            Command::Logs(a) => {
-                let record = store.find(&a.container)?;
-                logs::logs(&store, &record, a.tail.parse()?, a.follow).map(|()| 0)
-            }
-            Command::Exec(a) => {
-                let record = store.find(&a.container)?;
-                exec::exec_in(&record, &a)
-            }
-            Command::Inspect(a) => inspect::inspect(&root, &a.names).map(|()| 0),
-            Command::Network(cmd) => run_network_command(&root, cmd),
-            Command::Image(command) => run_image_command(&root, command),
         }
     })
 }
+
+/// Runs one command.
+fn dispatch(root: &Path, command: Command) -> Result<i32> {
+    let store = ContainerStore::new(root);
+    match command {
+        Command::Run(args) => launch::run(root, *args),
+        Command::Start(a) => each(&a.containers, |c| launch::start(root, c).map(|()| true)),
+        Command::Stop(a) => each(&a.containers, |c| {
+            let record = store.find(c)?;
+            stop::stop(&store, &record, Duration::from_secs(a.time)).map(|()| true)
+        }),
+        Command::Rm(a) => {
+            let removal = ch05_network::removal(root, store.clone());
+            each(&a.containers, |c| match removal.remove(c, a.force) {
+                Ok(_) => Ok(true),
+                // `rm -f` of what is not there: nothing to do, and silence.
+                Err(e) if a.force && e.downcast_ref::<NoSuchContainer>().is_some() => Ok(false),
+                Err(e) => Err(e),
+            })
+        }
+        Command::Ps(a) => ps::ps(&store, a.all, a.quiet, a.no_trunc).map(|()| 0),
+        Command::Logs(a) => {
+            let record = store.find(&a.container)?;
+            logs::logs(&store, &record, a.tail.parse()?, a.follow).map(|()| 0)
+        }
+        Command::Exec(a) => {
+            let record = store.find(&a.container)?;
+            exec::exec_in(&record, &a)
+        }
+        Command::Inspect(a) => inspect::inspect(root, &a.names).map(|()| 0),
+        Command::Network(cmd) => run_network_command(root, cmd),
+        Command::Image(command) => run_image_command(root, command),
+    }
+}
 // ANCHOR_END: main
 
-/// Runs `action` for every container named, printing each name that
-/// worked, as Docker does; goes on after a failure, reports each one, and
-/// exits 125 if there was one.
-fn each(names: &[String], mut action: impl FnMut(&str) -> Result<()>) -> Result<i32> {
+/// Runs `action` for every container named, printing each name whose
+/// action says so, as Docker does; goes on after a failure, reports each
+/// one, and exits 1 if there was one.
+fn each(names: &[String], mut action: impl FnMut(&str) -> Result<bool>) -> Result<i32> {
     let mut code = 0;
     for name in names {
         match action(name) {
-            Ok(()) => println!("{name}"),
-            Err(err) => code = i32::from(report(&err)),
+            Ok(true) => println!("{name}"),
+            Ok(false) => {}
+            Err(err) => code = i32::from(report_command(&err)),
         }
     }
     Ok(code)

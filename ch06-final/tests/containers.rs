@@ -398,7 +398,7 @@ fn exec_joins_namespaces_cgroup_env_and_workdir() {
 
     env.ok(&["stop", "-t", "1", "x"]);
     let out = env.md(&["exec", "x", "true"]);
-    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("is not running"), "{}", stderr(&out));
 }
 
@@ -423,7 +423,7 @@ fn exec_refuses_a_recycled_pid() {
     record["pid_start"] = 12345.into();
     std::fs::write(&config, record.to_string()).unwrap();
     let out = env.md(&["exec", "r", "true"]);
-    assert_eq!(out.status.code(), Some(125));
+    assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("is not running"), "{}", stderr(&out));
     assert!(env.ok(&["ps", "-a"]).contains("Exited"));
 }
