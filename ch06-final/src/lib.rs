@@ -21,14 +21,17 @@
 //! 7. [`env`](mod@env) and [`cli`]: `-e`, `--env-file`, `-w`, and the whole command line.
 
 pub mod cli;
+pub mod control;
 pub mod env;
 pub mod exec;
 pub mod hooks;
 pub mod inspect;
 pub mod launch;
 pub mod logs;
+pub mod prune;
 pub mod ps;
 pub mod restart;
 pub mod state;
 pub mod stop;
 pub mod supervisor;
+pub mod system;
