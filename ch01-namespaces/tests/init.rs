@@ -182,3 +182,45 @@ fn the_init_and_the_command_are_both_confined() {
     // Docker's 14 capabilities, not root's full set.
     assert!(init.contains("CapEff:\t00000000a80425fb"), "{init}");
 }
+
+#[test]
+fn with_a_terminal_the_command_is_its_foreground_group() {
+    if !require_root("with_a_terminal_the_command_is_its_foreground_group") {
+        return;
+    }
+    // Fields 5 and 8 of /proc/self/stat: the process group, and the one
+    // the terminal sends Ctrl-C to.
+    let script = "tty; read pid comm state ppid pgrp session tty tpgid rest < /proc/self/stat; \
+                  echo $pid $pgrp $tpgid";
+    let (code, out, err) = run(&["-t", "--init", "sh", "-c", script]);
+    assert_eq!(code, 0, "{err}");
+    let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
+    assert!(lines[0].starts_with("/dev/pts/"), "{out}");
+    assert_eq!(lines[1], "2 2 2", "the command leads the foreground group");
+
+    // An interactive shell under a real terminal (script(1)): its exit
+    // code comes back through the init.
+    let bin = assert_cmd::cargo::cargo_bin!("ch01-namespaces");
+    let out = StdCommand::new("script")
+        .args([
+            "-qec",
+            &format!("{} run -ti --init /bin/sh", bin.display()),
+            "/dev/null",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(b"echo pid=$$\nexit 3\n")?;
+            child.wait_with_output()
+        })
+        .expect("run script(1)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("pid=2"), "{text}");
+    assert_eq!(out.status.code(), Some(3));
+}
