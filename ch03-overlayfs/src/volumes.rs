@@ -302,7 +302,6 @@ pub fn seed(rootfs: &Path, target: &Path, dest: &Path) -> Result<()> {
 }
 
 fn copy_tree(from: &Path, to: &Path) -> Result<()> {
-    use std::os::unix::fs::FileTypeExt;
     for entry in std::fs::read_dir(from).with_context(|| format!("read {}", from.display()))? {
         let entry = entry.with_context(|| format!("read {}", from.display()))?;
         let (src, dst) = (entry.path(), to.join(entry.file_name()));
@@ -322,13 +321,8 @@ fn copy_tree(from: &Path, to: &Path) -> Result<()> {
         } else if kind.is_file() {
             std::fs::copy(&src, &dst).with_context(|| format!("copy {}", src.display()))?;
             copy_owner_and_mode(&src, &dst)?;
-        } else if kind.is_block_device()
-            || kind.is_char_device()
-            || kind.is_fifo()
-            || kind.is_socket()
-        {
-            // Not worth a node on the host's disk.
         }
+        // Device nodes, fifos and sockets: not worth a node on the host's disk.
     }
     Ok(())
 }
