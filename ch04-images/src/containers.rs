@@ -238,6 +238,11 @@ impl ContainerStore {
         write_json(&self.dir.join("names.json"), names, self.durability)
     }
 
+    /// The data root this store lies in (`<root>` of `<root>/containers`).
+    pub fn data_root(&self) -> &Path {
+        self.dir.parent().unwrap_or(&self.dir)
+    }
+
     /// The directory of container `id` (its record, upper, work, merged).
     pub fn dir_of(&self, id: &str) -> PathBuf {
         self.dir.join(id)

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use ch03_overlayfs::cli::RootArgs;
+use ch03_overlayfs::cli::{RootArgs, VolumeCommand};
 use ch04_images::cli::ImageCommand;
 use ch05_network::cli::{NetworkArgs, NetworkCommand};
 
@@ -64,6 +64,13 @@ pub enum Command {
     Rename(RenameArgs),
     /// List a container's published ports
     Port(PortArgs),
+    /// Freeze every process of running containers
+    Pause(ContainersArgs),
+    /// Thaw paused containers
+    Unpause(ContainersArgs),
+    /// Manage named volumes (chapter 3)
+    #[command(subcommand)]
+    Volume(VolumeCommand),
     /// Show mydocker's version
     Version,
     /// Show what this machine gives mydocker
@@ -118,8 +125,13 @@ pub struct RunArgs {
     #[arg(long = "rm")]
     pub auto_remove: bool,
 
-    /// Restart policy: no, on-failure[:N], always or unless-stopped
-    #[arg(long = "restart", value_name = "POLICY", default_value = "no")]
+    /// The restart policy (no, on-failure with an optional count, always, unless-stopped)
+    #[arg(
+        long = "restart",
+        value_name = "POLICY",
+        default_value = "no",
+        help = "Restart policy: no, on-failure[:N], always or unless-stopped"
+    )]
     pub restart: String,
 
     /// Environment and working directory (this chapter)
@@ -331,6 +343,10 @@ pub enum ContainerCommand {
     Rename(RenameArgs),
     /// List a container's published ports
     Port(PortArgs),
+    /// Freeze every process of running containers
+    Pause(ContainersArgs),
+    /// Thaw paused containers
+    Unpause(ContainersArgs),
     /// Remove every stopped container
     Prune(PruneArgs),
 }
@@ -352,6 +368,8 @@ impl ContainerCommand {
             ContainerCommand::Inspect(a) => Command::Inspect(a),
             ContainerCommand::Rename(a) => Command::Rename(a),
             ContainerCommand::Port(a) => Command::Port(a),
+            ContainerCommand::Pause(a) => Command::Pause(a),
+            ContainerCommand::Unpause(a) => Command::Unpause(a),
             ContainerCommand::Prune(a) => return Err(a),
         })
     }

@@ -85,6 +85,10 @@ pub fn kill(store: &ContainerStore, name: &str, signal: Signal) -> Result<()> {
         store.update(&record.id, |r| r.manually_stopped = true)?;
     }
     let pidfd = PidFd::open(process)?.ok_or_else(not_running)?;
+    if signal == Signal::SIGKILL {
+        // SIGKILL of a frozen container waits for the thaw (cgroup v1).
+        crate::pause::thaw(&record)?;
+    }
     if !pidfd.signal(signal)? {
         return Err(not_running());
     }

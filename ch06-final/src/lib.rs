@@ -28,6 +28,7 @@ pub mod hooks;
 pub mod inspect;
 pub mod launch;
 pub mod logs;
+pub mod pause;
 pub mod prune;
 pub mod ps;
 pub mod restart;

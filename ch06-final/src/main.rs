@@ -7,11 +7,12 @@ use std::time::Duration;
 use anyhow::Result;
 
 use ch01_namespaces::exit::{report_command, run_main};
+use ch03_overlayfs::cli::run_volume_command_with;
 use ch04_images::commands::run_image_command;
 use ch04_images::containers::{ContainerStore, NoSuchContainer};
 use ch05_network::cli::run_network_command;
 use ch06_final::cli::{Cli, Command, ImageForm, SystemCommand};
-use ch06_final::{control, exec, inspect, launch, logs, prune, ps, stop, system};
+use ch06_final::{control, exec, inspect, launch, logs, pause, prune, ps, stop, system};
 
 // ANCHOR: main
 fn main() -> ExitCode {
@@ -68,6 +69,20 @@ fn dispatch(root: &Path, command: Command) -> Result<i32> {
                 }
             }
             Ok(code)
+        }
+        Command::Pause(a) => each(&a.containers, |c| pause::pause(&store, c).map(|()| true)),
+        Command::Unpause(a) => each(&a.containers, |c| pause::unpause(&store, c).map(|()| true)),
+        Command::Volume(cmd) => {
+            // The kept containers that mount a volume: `volume rm` refuses it.
+            let users = |name: &str| -> Result<Vec<String>> {
+                Ok(store
+                    .list()?
+                    .into_iter()
+                    .filter(|r| r.mounts.iter().any(|m| m.name.as_deref() == Some(name)))
+                    .map(|r| r.name)
+                    .collect())
+            };
+            run_volume_command_with(root, cmd, &users)
         }
         Command::Rename(a) => control::rename(root, &store, &a.container, &a.name).map(|()| 0),
         Command::Port(a) => {
