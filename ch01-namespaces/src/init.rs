@@ -99,6 +99,12 @@ pub fn run(spec: &Spec, close_in_init: &[RawFd]) -> Failure {
             for fd in close_in_init {
                 let _ = nix::unistd::close(*fd);
             }
+            // The init needs no descriptor but the terminal's (0, 1, 2).
+            // It never execs, so close-on-exec ones would stay open in it
+            // as long as the container lives: a pipe someone reads to its
+            // end (chapter 6's `run -d` waits so for its supervisor's
+            // report) would never end.
+            unsafe { libc::close_range(3, libc::c_uint::MAX, 0) };
             let code = supervise(child, &watched);
             unsafe { libc::_exit(code) }
         }

@@ -98,7 +98,7 @@ fn containers_find_each_other_by_name_on_their_network_only() {
 }
 
 /// `--add-host` lines (one with `host-gateway`, the network's gateway) and
-/// `--dns` servers, as Docker writes them; an alias without a network is
+/// `--dns` servers, as Docker writes them; `port` lists the published ports; an alias without a network is
 /// refused with Docker's exit code before anything is made.
 #[test]
 fn add_host_and_dns_are_written_as_docker_does() {
@@ -127,6 +127,30 @@ fn add_host_and_dns_are_written_as_docker_does() {
         "{out}"
     );
     assert!(out.contains("nameserver 198.51.100.53\n"), "{out}");
+
+    // `port`: the published ports of a running container, as Docker lists them.
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        NET_A.0,
+        "-p",
+        "8080:80",
+        "-p",
+        "198.51.100.2:5353:53/udp",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(
+        env.ok(&["port", "web"]),
+        "80/tcp -> 0.0.0.0:8080\n53/udp -> 198.51.100.2:5353\n"
+    );
+    assert_eq!(env.ok(&["port", "web", "80"]), "0.0.0.0:8080\n");
+    assert_eq!(env.md(&["port", "web", "81"]).status.code(), Some(1));
+    env.ok(&["rm", "-f", "web"]);
 
     let refused = env.md(&["run", "--rm", "--network-alias", "x", "busybox", "true"]);
     assert_eq!(refused.status.code(), Some(125), "{}", stderr(&refused));
