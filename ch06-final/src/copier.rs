@@ -304,6 +304,33 @@ mod tests {
         assert_eq!(shown, b"1\ntwo\nend");
     }
 
+    /// What comes without a newline (a prompt) is shown at once; the log
+    /// gets it when the line ends.
+    #[test]
+    fn a_prompt_is_shown_before_its_line_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c-json.log");
+        let (out_r, out_w) = pipe2(OFlag::O_CLOEXEC).unwrap();
+        let (tee_r, tee_w) = pipe2(OFlag::O_CLOEXEC).unwrap();
+        let running = Copier::new(
+            vec![Source::new(out_r, Stream::Stdout, Some(tee_w))],
+            LogWriter::open(&path).unwrap(),
+        )
+        .spawn()
+        .unwrap();
+        write_all(out_w.as_fd(), b"name? ").unwrap();
+        let mut fds = [PollFd::new(tee_r.as_fd(), PollFlags::POLLIN)];
+        assert_eq!(poll(&mut fds, PollTimeout::from(5000u16)).unwrap(), 1);
+        let mut shown = [0u8; 16];
+        let n = nix::unistd::read(tee_r.as_fd(), &mut shown).unwrap();
+        assert_eq!(&shown[..n], b"name? ");
+        assert_eq!(std::fs::read(&path).unwrap(), b"");
+        write_all(out_w.as_fd(), b"bob\n").unwrap();
+        drop(out_w);
+        running.finish().unwrap();
+        assert_eq!(lines_of(&path)[0].log, "name? bob\n");
+    }
+
     /// A writer that never closes (a leaked descriptor) does not keep the
     /// copier alive after `finish`; what it wrote is logged.
     #[test]

@@ -45,6 +45,19 @@ fn times(env: &Env, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// `logs --help`: every flag, in Docker's spellings.
+#[test]
+fn logs_help_names_every_flag() {
+    let out = Command::new(common::bin())
+        .args(["logs", "--help"])
+        .env("COLUMNS", "100")
+        .env_remove("MYDOCKER_ROOT")
+        .output()
+        .expect("run mydocker logs --help");
+    assert!(out.status.success());
+    insta::assert_snapshot!("logs_help", stdout(&out));
+}
+
 /// A foreground `run` shows its output and logs it; `start` appends to
 /// the same log.
 #[test]
