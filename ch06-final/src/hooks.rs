@@ -184,9 +184,20 @@ impl Hook for Supervision {
             dup_onto(&own, 2, "supervisor.log onto the supervisor's stderr")?;
         }
         let log = LogWriter::open(&logfile::path(&self.dir, &spec.id))?;
+        // A closed stdout (`>&-`) shows nothing, as it would have directly.
         let tee = |fd, what| match detached {
             true => Ok(None),
-            false => dup_own(fd, what).map(Some),
+            false => match dup_own(fd, what) {
+                Err(e)
+                    if e.root_cause()
+                        .downcast_ref::<std::io::Error>()
+                        .and_then(std::io::Error::raw_os_error)
+                        == Some(libc::EBADF) =>
+                {
+                    Ok(None)
+                }
+                dup => dup.map(Some),
+            },
         };
         let (sources, wiring) = if spec.tty {
             let (read, write) = pipe("terminal")?;
