@@ -152,10 +152,10 @@ fn dup_onto(fd: &OwnedFd, target: i32, what: &str) -> Result<()> {
 }
 
 /// A close-on-exec copy of our own descriptor `fd` (0, 1 or 2).
-fn dup_own(fd: i32, what: &str) -> Result<OwnedFd> {
+fn dup_own(fd: i32) -> std::io::Result<OwnedFd> {
     let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
     if copy < 0 {
-        return Err(std::io::Error::last_os_error()).with_context(|| format!("dup {what}"));
+        return Err(std::io::Error::last_os_error());
     }
     // SAFETY: fcntl just returned this new descriptor to us alone.
     Ok(unsafe { OwnedFd::from_raw_fd(copy) })
@@ -184,25 +184,21 @@ impl Hook for Supervision {
             dup_onto(&own, 2, "supervisor.log onto the supervisor's stderr")?;
         }
         let log = LogWriter::open(&logfile::path(&self.dir, &spec.id))?;
-        // A closed stdout (`>&-`) shows nothing, as it would have directly.
-        let tee = |fd, what| match detached {
-            true => Ok(None),
-            false => match dup_own(fd, what) {
-                Err(e)
-                    if e.root_cause()
-                        .downcast_ref::<std::io::Error>()
-                        .and_then(std::io::Error::raw_os_error)
-                        == Some(libc::EBADF) =>
-                {
-                    Ok(None)
-                }
-                dup => dup.map(Some),
-            },
+        let tee = |fd, what: &str| -> Result<Option<OwnedFd>> {
+            if detached {
+                return Ok(None);
+            }
+            match dup_own(fd) {
+                Ok(copy) => Ok(Some(copy)),
+                // A closed stdout (`>&-`) shows nothing, as it would have directly.
+                Err(e) if e.raw_os_error() == Some(libc::EBADF) => Ok(None),
+                Err(e) => Err(e).with_context(|| format!("dup {what}")),
+            }
         };
         let (sources, wiring) = if spec.tty {
             let (read, write) = pipe("terminal")?;
             let source = Source::new(read, Stream::Stdout, tee(1, "stdout")?);
-            let saved_stdout = dup_own(1, "stdout")?;
+            let saved_stdout = dup_own(1).context("dup stdout")?;
             // Nothing can fail after this: cleanup finds the wiring and
             // puts our stdout back.
             dup_onto(&write, 1, "the log pipe onto stdout")?;
