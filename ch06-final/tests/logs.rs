@@ -87,6 +87,44 @@ fn a_foreground_run_is_logged_and_start_appends() {
     assert_eq!(merged(&env, &["logs", "fg"]), "out\nerr\nout\nerr\n");
 }
 
+/// The copier thread takes no signal: a SIGTERM to a foreground
+/// `mydocker run` still reaches the container, whose trap's output is
+/// shown and logged.
+#[test]
+fn a_foreground_run_still_forwards_signals() {
+    if !testkit::require_root("a_foreground_run_still_forwards_signals") {
+        return;
+    }
+    let env = Env::new();
+    let child = env
+        .cmd(&[
+            "run",
+            "--name",
+            "sig",
+            "busybox",
+            "sh",
+            "-c",
+            "trap 'echo got; exit 5' TERM; echo ready; while :; do sleep 0.1; done",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start mydocker run");
+    testkit::eventually(500, || {
+        (stdout(&env.md(&["logs", "sig"])) == "ready\n").then_some(())
+    })
+    .expect("the container is ready");
+    env.wait_handles("sig", 15);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("kill mydocker run");
+    let out = child.wait_with_output().expect("wait for mydocker run");
+    assert_eq!(out.status.code(), Some(5));
+    assert_eq!(stdout(&out), "ready\ngot\n");
+    assert_eq!(env.ok(&["logs", "sig"]), "ready\ngot\n");
+}
+
 /// With `-t` the terminal is the one stream: what the foreground showed
 /// (with the terminal's `\r\n`) is what `logs` shows.
 #[test]
