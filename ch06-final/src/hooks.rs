@@ -26,7 +26,7 @@ use ch04_images::containers::ContainerStore;
 
 use crate::copier::{self, Copier, Source};
 use crate::logfile::{self, LogWriter, Stream};
-use crate::state::{Runtime, SUPERVISOR_LOG};
+use crate::state::{Runtime, STDERR_LOG, STDOUT_LOG, SUPERVISOR_LOG};
 use ch04_images::containers::ProcessRef;
 
 // ANCHOR: parent_death
@@ -183,6 +183,9 @@ impl Hook for Supervision {
             let own = open_log(&self.dir.join(SUPERVISOR_LOG))?;
             dup_onto(&own, 2, "supervisor.log onto the supervisor's stderr")?;
         }
+        // A container of an earlier mydocker: its old logs first.
+        let plain = [(STDOUT_LOG, Stream::Stdout), (STDERR_LOG, Stream::Stderr)];
+        logfile::adopt_plain_files(&self.dir, &spec.id, plain)?;
         let log = LogWriter::open(&logfile::path(&self.dir, &spec.id))?;
         let tee = |fd, what: &str| -> Result<Option<OwnedFd>> {
             if detached {

@@ -15,7 +15,9 @@
 //! after the other gives back the bytes the container wrote.
 //!
 //! Containers of an earlier mydocker have two plain files instead,
-//! `stdout.log` and `stderr.log`; `logs` still reads those.
+//! `stdout.log` and `stderr.log`; `logs` still reads those, and the
+//! container's next `start` turns them into the start of its JSON log
+//! ([`adopt_plain_files`]).
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -80,6 +82,51 @@ impl Entry {
         Timestamp::parse_rfc3339(&self.time).unwrap_or(Timestamp::from_unix(i64::MIN / 2, 0))
     }
 }
+
+// ANCHOR: adopt
+/// A container of an earlier mydocker that runs again (`start`): its two
+/// plain files, `stdout.log` and `stderr.log` in `dir`, become the start
+/// of its JSON log, so that `logs` shows its old output before the new.
+/// Their lines get the time the file was last written (the best there is),
+/// the older file's first. The JSON log is written beside and renamed into
+/// place before the old files go: a crash leaves one or the other.
+pub fn adopt_plain_files(dir: &Path, id: &str, plain: [(&str, Stream); 2]) -> Result<()> {
+    let json = path(dir, id);
+    let mut files = Vec::new();
+    for (name, stream) in plain {
+        let file = dir.join(name);
+        match std::fs::metadata(&file) {
+            Ok(meta) => {
+                let time = meta.modified().map_or(Timestamp::now(), Timestamp::from);
+                files.push((file, stream, time));
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("stat {}", file.display())),
+        }
+    }
+    if files.is_empty() || json.exists() {
+        return Ok(());
+    }
+    files.sort_by_key(|(_, _, time)| *time);
+    let temp = dir.join(format!(".{id}-json.log.new"));
+    let mut out = Vec::new();
+    for (file, stream, time) in &files {
+        let data = std::fs::read(file).with_context(|| format!("read {}", file.display()))?;
+        for line in data.split_inclusive(|b| *b == b'\n') {
+            let mut entry = serde_json::to_vec(&Entry::new(line, *stream, *time))
+                .context("encode a log entry")?;
+            entry.push(b'\n');
+            out.extend_from_slice(&entry);
+        }
+    }
+    std::fs::write(&temp, &out).with_context(|| format!("write {}", temp.display()))?;
+    std::fs::rename(&temp, &json).with_context(|| format!("rename {}", temp.display()))?;
+    for (file, _, _) in &files {
+        std::fs::remove_file(file).with_context(|| format!("remove {}", file.display()))?;
+    }
+    Ok(())
+}
+// ANCHOR_END: adopt
 
 /// The log, open for appending.
 pub struct LogWriter {
@@ -161,6 +208,40 @@ mod tests {
     fn invalid_utf8_becomes_the_replacement_character() {
         let entry = Entry::new(b"a\xffb\n", Stream::Stdout, Timestamp::from_unix(0, 0));
         assert_eq!(entry.log, "a\u{fffd}b\n");
+    }
+
+    #[test]
+    fn old_plain_files_become_the_start_of_the_json_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = [
+            ("stdout.log", Stream::Stdout),
+            ("stderr.log", Stream::Stderr),
+        ];
+        std::fs::write(dir.path().join("stderr.log"), b"e1\n").unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(dir.path().join("stdout.log"), b"o1\no2").unwrap();
+        adopt_plain_files(dir.path(), "abc", plain).unwrap();
+        assert!(!dir.path().join("stdout.log").exists());
+        assert!(!dir.path().join("stderr.log").exists());
+        let text = std::fs::read_to_string(path(dir.path(), "abc")).unwrap();
+        let entries: Vec<(String, Stream)> = text
+            .lines()
+            .map(|l| Entry::parse(l.as_bytes()).unwrap())
+            .map(|e| (e.log, e.stream))
+            .collect();
+        assert_eq!(
+            entries,
+            [
+                ("e1\n".to_string(), Stream::Stderr),
+                ("o1\n".to_string(), Stream::Stdout),
+                ("o2".to_string(), Stream::Stdout),
+            ]
+        );
+        // Once adopted, nothing more to do; no old files, nothing at all.
+        adopt_plain_files(dir.path(), "abc", plain).unwrap();
+        let empty = tempfile::tempdir().unwrap();
+        adopt_plain_files(empty.path(), "abc", plain).unwrap();
+        assert!(!path(empty.path(), "abc").exists());
     }
 
     #[test]

@@ -350,14 +350,15 @@ fn a_flood_of_output_is_logged_whole() {
 }
 
 /// A container of an earlier mydocker has `stdout.log` and `stderr.log`
-/// and no JSON log: `logs` still shows them, `--tail` in each file.
+/// and no JSON log: `logs` still shows them, `--tail` in each file; its
+/// next `start` makes them the start of its JSON log.
 #[test]
 fn old_plain_logs_still_show() {
     if !testkit::require_root("old_plain_logs_still_show") {
         return;
     }
     let env = Env::new();
-    let id = env.ok(&["run", "-d", "--name", "old", "busybox", "true"]);
+    let id = env.ok(&["run", "-d", "--name", "old", "busybox", "echo", "new"]);
     env.wait_exited("old");
     let dir = env.container_dir(id.trim());
     std::fs::remove_file(dir.join(format!("{}-json.log", id.trim()))).expect("the JSON log");
@@ -371,4 +372,12 @@ fn old_plain_logs_still_show() {
         streams(&env.md(&["logs", "--tail", "1", "old"])),
         ("b\n".into(), "c\n".into())
     );
+
+    env.ok(&["start", "old"]);
+    testkit::eventually(250, || {
+        (stdout(&env.md(&["logs", "old"])) == "a\nb\nnew\n").then_some(())
+    })
+    .expect("the second run's line after the old ones");
+    assert_eq!(stderr(&env.md(&["logs", "old"])), "c\n");
+    assert!(!dir.join("stdout.log").exists() && !dir.join("stderr.log").exists());
 }
