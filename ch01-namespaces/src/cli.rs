@@ -50,6 +50,10 @@ pub struct ContainerArgs {
     #[arg(long, value_name = "MODE")]
     pub userns: Option<String>,
 
+    /// Run an init inside the container that forwards signals and reaps processes
+    #[arg(long)]
+    pub init: bool,
+
     /// Print help
     #[arg(long, action = clap::ArgAction::Help)]
     pub help: Option<bool>,
@@ -79,6 +83,7 @@ impl ContainerArgs {
             &self.security_opt,
         )?;
         spec.userns = IdMap::from_flag(self.userns.as_deref())?;
+        spec.init = self.init;
         Ok(())
     }
 }

@@ -16,6 +16,8 @@
 //!    inside may still do, reduced to Docker's defaults just before `exec`.
 //! 10. [`userns`]: `--userns=private`, a user namespace that maps root
 //!     inside to an unprivileged host id from `/etc/subuid`.
+//! 11. [`init`]: `--init`, a tiny PID 1 that forwards signals to the
+//!     command and reaps orphaned processes.
 
 pub mod capabilities;
 pub mod cli;
@@ -23,6 +25,7 @@ pub mod confine;
 pub mod dialect;
 pub mod exec;
 pub mod exit;
+pub mod init;
 pub mod lifecycle;
 pub mod masks;
 pub mod namespaces;

@@ -8,7 +8,8 @@
 //! parent: release   one byte down the pipe
 //! child:  enter     (before exec)           every hook, in order
 //! child:  terminal  (with -t)               open it, send its master to the parent
-//! child:  exec      the user's command replaces the child
+//! child:  exec      the user's command replaces the child (with --init:
+//!                   the child forks it and stays as PID 1, crate::init)
 //! parent: wait      forward signals, reap, turn the status into a code
 //! parent: cleanup   (always, in reverse)    every hook whose prepare ran
 //! parent: finish    (always, in reverse)    every hook: how it ended (record it)
@@ -37,6 +38,7 @@ use nix::unistd::{Pid, pipe2};
 
 use crate::exec::{self, Failure};
 use crate::exit::StartError;
+use crate::init;
 use crate::namespaces;
 use crate::signals;
 use crate::spec::Spec;
@@ -488,7 +490,16 @@ fn become_container(spec: &Spec, hooks: &[Box<dyn Hook>], fds: ChildFds) -> Fail
             return Failure::new(125, err);
         }
     }
+    // ANCHOR: init_or_exec
+    if spec.init {
+        // The init keeps running as PID 1, so it must not hold the error
+        // pipe (mydocker reads it to its end) or the terminal's socket.
+        let mut close_in_init = vec![fds.report];
+        close_in_init.extend(fds.pty_socket);
+        return init::run(spec, &close_in_init);
+    }
     exec::exec(spec)
+    // ANCHOR_END: init_or_exec
 }
 
 /// Writes a failure into the error pipe: one byte of exit code, then text.

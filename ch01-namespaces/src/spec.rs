@@ -39,6 +39,10 @@ pub struct Spec {
     /// `--userns=private`: a user namespace and where its ids land on the
     /// host; `None` keeps the host's ids (`--userns=host`, the default).
     pub userns: Option<IdMap>,
+    /// `--init`: PID 1 is chapter 1's tiny init ([`crate::init`]), which
+    /// forwards signals to the command and reaps orphans; otherwise the
+    /// command itself is PID 1, as in Docker by default.
+    pub init: bool,
 }
 
 impl Spec {
@@ -61,6 +65,7 @@ impl Spec {
             interactive: false,
             confinement: Confinement::docker_default()?,
             userns: None,
+            init: false,
         })
     }
 

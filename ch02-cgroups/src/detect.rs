@@ -22,8 +22,9 @@ use std::sync::OnceLock;
 
 use anyhow::{Context, Result, bail};
 
-/// The controllers mydocker uses, by their kernel names.
-pub const CONTROLLERS: [&str; 5] = ["cpu", "cpuset", "devices", "memory", "pids"];
+/// The controllers mydocker uses, by their kernel names. The freezer sets
+/// no limit: it is there so that `pause` can stop the container.
+pub const CONTROLLERS: [&str; 6] = ["cpu", "cpuset", "devices", "freezer", "memory", "pids"];
 
 /// The cgroup filesystems of a host: where each v1 controller is mounted,
 /// and where the v2 hierarchy is, if anywhere.
@@ -155,6 +156,7 @@ mod tests {
 33 31 0:30 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
 34 31 0:31 / /sys/fs/cgroup/cpuset rw,relatime - cgroup cgroup rw,cpuset
 36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices
+37 31 0:34 / /sys/fs/cgroup/freezer rw,relatime - cgroup cgroup rw,freezer
 35 31 0:32 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
 39 31 0:36 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
 40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd

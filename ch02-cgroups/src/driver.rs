@@ -53,8 +53,16 @@ pub trait Driver: Send + Sync {
     fn self_join(&self) -> Result<Option<SelfJoin>> {
         Ok(None)
     }
-    /// Kills every process still in the cgroup and waits until none is left.
+    /// Kills every process still in the cgroup and waits until none is left
+    /// (a frozen cgroup is thawed first: its tasks could not die otherwise).
     fn kill(&self) -> Result<()>;
+    /// Freezes every process in the cgroup (`pause`) and returns once the
+    /// kernel says all of them are frozen ([`crate::freezer`]).
+    fn freeze(&self) -> Result<()>;
+    /// Thaws the cgroup (`unpause`): its processes run on where they stopped.
+    fn thaw(&self) -> Result<()>;
+    /// True while the cgroup is frozen (or freezing).
+    fn frozen(&self) -> Result<bool>;
     /// Removes the cgroup, and its parent if no other container uses it.
     fn remove(&self) -> Result<()>;
     /// The cgroup's directory for `controller` (`"memory"`, `"cpu"`, ...).

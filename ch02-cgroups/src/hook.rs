@@ -173,6 +173,42 @@ impl Cgroups {
         }
     }
 
+    // ANCHOR: pause
+    /// Freezes the container (`pause`): every process in its cgroup stops
+    /// where it is, until [`Cgroups::unpause`]. Chapter 6 finds the cgroup
+    /// from the container's record:
+    ///
+    /// ```no_run
+    /// # fn f(cgroup_parent: &str, id: &str) -> anyhow::Result<()> {
+    /// ch02_cgroups::Cgroups::for_container(cgroup_parent, id)?.pause()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn pause(&self) -> Result<()> {
+        self.driver()?
+            .freeze()
+            .context("pause the container's cgroup")
+    }
+
+    /// Thaws a paused container (`unpause`).
+    pub fn unpause(&self) -> Result<()> {
+        self.driver()?
+            .thaw()
+            .context("unpause the container's cgroup")
+    }
+
+    /// True while the container's cgroup is frozen (`State.Paused`).
+    pub fn is_paused(&self) -> Result<bool> {
+        self.driver()?.frozen()
+    }
+    // ANCHOR_END: pause
+
+    fn driver(&self) -> Result<&dyn Driver> {
+        match &self.driver {
+            Some(driver) => Ok(&**driver),
+            None => bail!("the container's cgroup was never created"),
+        }
+    }
+
     // ANCHOR: destroy
     /// Kills every process left in the cgroup and removes it, and its parent
     /// when no other container is in it. Whatever does not exist is skipped,
@@ -294,7 +330,7 @@ mod tests {
         assert!(
             dump(tmp.path()).contains("memory/mydocker/c0ffee/memory.limit_in_bytes: 67108864")
         );
-        assert_eq!(cgroups.paths().len(), 5);
+        assert_eq!(cgroups.paths().len(), 6);
         // Docker's device list: everything denied, then the exceptions
         // (the fake file keeps only the last one written).
         let dump = dump(tmp.path());

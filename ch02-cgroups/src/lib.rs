@@ -12,12 +12,14 @@
 //! 5. [`devices`]: which device nodes a container may open (v1's
 //!    `devices.allow`, v2's eBPF program).
 //! 6. [`hook`]: [`Cgroups`], chapter 2's step in chapter 1's lifecycle.
-//! 7. [`cli`]: the command line, chapter 1's plus the limits.
+//! 7. [`freezer`]: `pause` and `unpause`, freezing the whole cgroup.
+//! 8. [`cli`]: the command line, chapter 1's plus the limits.
 
 pub mod cli;
 pub mod detect;
 pub mod devices;
 pub mod driver;
+pub mod freezer;
 pub mod hook;
 pub mod limits;
 pub mod v1;

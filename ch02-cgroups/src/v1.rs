@@ -22,6 +22,7 @@ use nix::unistd::Pid;
 
 use crate::devices::Rule;
 use crate::driver::{self, Driver, SelfJoin, make_cgroup, read, single_threaded, write};
+use crate::freezer;
 use crate::limits::{CPU_PERIOD_US, Limits, Swap};
 
 /// A container's cgroup in the v1 hierarchies.
@@ -165,8 +166,31 @@ impl Driver for V1 {
     }
 
     fn kill(&self) -> Result<()> {
+        // A frozen task keeps a SIGKILL pending until it is thawed.
+        if let Some(dir) = self.path_for("freezer") {
+            if dir.join("freezer.state").exists() {
+                freezer::thaw_v1(&dir)?;
+            }
+        }
         // Version 1 has no "kill the whole cgroup" file: signal each pid.
         driver::kill_procs(&self.paths())
+    }
+
+    // ANCHOR: freeze
+    fn freeze(&self) -> Result<()> {
+        freezer::freeze_v1(&self.need("freezer", "pause")?)
+    }
+
+    fn thaw(&self) -> Result<()> {
+        freezer::thaw_v1(&self.need("freezer", "unpause")?)
+    }
+    // ANCHOR_END: freeze
+
+    fn frozen(&self) -> Result<bool> {
+        match self.path_for("freezer") {
+            Some(dir) => freezer::frozen_v1(&dir),
+            None => Ok(false),
+        }
     }
 
     fn remove(&self) -> Result<()> {
@@ -286,7 +310,7 @@ mod tests {
             v1.path_for("cpu").unwrap(),
             tmp.path().join("cpu,cpuacct/p/id")
         );
-        assert_eq!(v1.paths().len(), 5);
+        assert_eq!(v1.paths().len(), 6);
         assert!(v1.path_for("blkio").is_none());
     }
 

@@ -23,6 +23,7 @@ use nix::unistd::Pid;
 
 use crate::devices::{self, Rule};
 use crate::driver::{self, Driver, make_cgroup, write};
+use crate::freezer;
 use crate::limits::{CPU_PERIOD_US, Limits, Swap, shares_to_weight};
 
 /// A container's cgroup in the unified hierarchy.
@@ -121,6 +122,11 @@ impl Driver for V2 {
     // ANCHOR: kill
     fn kill(&self) -> Result<()> {
         let dir = self.dir();
+        // cgroup.kill reaches frozen tasks, but the one-by-one SIGKILL of
+        // older kernels would wait for a thaw: thaw first, for both.
+        if dir.join("cgroup.freeze").exists() && freezer::frozen_v2(&dir).unwrap_or(false) {
+            freezer::thaw_v2(&dir)?;
+        }
         // Since Linux 5.14, writing 1 to cgroup.kill SIGKILLs every process
         // in the cgroup at once, even one forking right now.
         if dir.join("cgroup.kill").exists() {
@@ -133,6 +139,18 @@ impl Driver for V2 {
 
     fn remove(&self) -> Result<()> {
         driver::remove_cgroup(&self.dir())
+    }
+
+    fn freeze(&self) -> Result<()> {
+        freezer::freeze_v2(&self.dir())
+    }
+
+    fn thaw(&self) -> Result<()> {
+        freezer::thaw_v2(&self.dir())
+    }
+
+    fn frozen(&self) -> Result<bool> {
+        freezer::frozen_v2(&self.dir())
     }
 
     fn path_for(&self, _controller: &str) -> Option<PathBuf> {

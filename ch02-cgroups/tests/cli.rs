@@ -273,7 +273,7 @@ fn container_is_in_its_own_cgroup_until_it_exits() {
     seen.sort();
     // v1: one line per hierarchy; v2: the single unified line, `0::`.
     let want: &[&str] = match pure_v2() {
-        false => &["cpu", "cpuset", "devices", "memory", "pids"],
+        false => &["cpu", "cpuset", "devices", "freezer", "memory", "pids"],
         true => &[""],
     };
     assert_eq!(seen, want, "{stdout}");

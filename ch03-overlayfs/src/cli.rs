@@ -8,13 +8,15 @@
 //! - [`VolumeArgs`]: `-v HOST:CONTAINER[:ro]`, repeatable;
 //! - [`ImageArgs`]: the image and the optional command.
 
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand};
 
 use ch01_namespaces::cli::ContainerArgs;
 
+use crate::named::VolumeStore;
 use crate::readonly::{ReadOnlyRoot, Tmpfs};
 use crate::volumes::Volume;
 
@@ -65,9 +67,9 @@ pub struct VolumeArgs {
     #[arg(
         short = 'v',
         long = "volume",
-        value_name = "HOST:CONTAINER[:ro]",
+        value_name = "SOURCE:CONTAINER[:ro]",
         value_parser = parse_volume,
-        help = "Bind mount a host path: HOST:CONTAINER[:ro] (repeatable)"
+        help = "Bind mount a host path or a named volume: /HOST/PATH or NAME, :CONTAINER[:ro] (repeatable)"
     )]
     pub volumes: Vec<Volume>,
 }
@@ -167,7 +169,124 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run a command in a new container made from IMAGE
-    Run(RunArgs),
+    Run(Box<RunArgs>),
+    /// Manage named volumes
+    #[command(subcommand)]
+    Volume(VolumeCommand),
+}
+
+// ANCHOR: volume_command
+/// `volume create|ls|rm|inspect`, as Docker spells them.
+#[derive(Subcommand, Debug, Clone)]
+pub enum VolumeCommand {
+    /// Create a volume (a random name without NAME)
+    Create {
+        /// Name of the volume
+        name: Option<String>,
+    },
+    /// List volumes
+    #[command(visible_alias = "list")]
+    Ls {
+        /// Only print the names
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Remove one or more volumes (not while a container uses them)
+    #[command(visible_alias = "remove")]
+    Rm {
+        /// Volumes to remove
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<String>,
+    },
+    /// Show volumes as JSON
+    Inspect {
+        /// Volumes to show
+        #[arg(required = true, value_name = "NAME")]
+        names: Vec<String>,
+    },
+}
+// ANCHOR_END: volume_command
+
+// ANCHOR: run_volume_command
+/// Runs a `volume` command against data root `root`, with no container
+/// records to ask (chapter 3 keeps none): a running container still holds
+/// its volumes. Returns the exit code.
+pub fn run_volume_command(root: &Path, cmd: VolumeCommand) -> Result<i32> {
+    run_volume_command_with(root, cmd, &|_| Ok(Vec::new()))
+}
+
+/// [`run_volume_command`], with `in_use` naming the kept containers that
+/// mount a volume (chapter 4's records). As Docker, an error exits 1, and
+/// `rm` and `inspect` go on past one, reporting each.
+pub fn run_volume_command_with(
+    root: &Path,
+    cmd: VolumeCommand,
+    in_use: &dyn Fn(&str) -> Result<Vec<String>>,
+) -> Result<i32> {
+    let store = VolumeStore::new(root);
+    let mut out = std::io::stdout().lock();
+    let failed = |err: anyhow::Error| {
+        ch01_namespaces::exit::report(&err);
+        1
+    };
+    let mut code = 0;
+    match cmd {
+        VolumeCommand::Create { name } => match store.create(name.as_deref()) {
+            Ok((record, _)) => writeln!(out, "{}", record.name)?,
+            Err(err) => code = failed(err),
+        },
+        VolumeCommand::Ls { quiet } => {
+            let volumes = store.list()?;
+            if !quiet {
+                writeln!(out, "DRIVER    VOLUME NAME")?;
+            }
+            for v in volumes {
+                match quiet {
+                    true => writeln!(out, "{}", v.name)?,
+                    false => writeln!(out, "{:<10}{}", v.driver, v.name)?,
+                }
+            }
+        }
+        VolumeCommand::Rm { names } => {
+            for name in names {
+                match store.remove(&name, in_use) {
+                    Ok(()) => writeln!(out, "{name}")?,
+                    Err(err) => {
+                        out.flush()?;
+                        code = failed(err);
+                    }
+                }
+            }
+        }
+        VolumeCommand::Inspect { names } => {
+            let mut found = Vec::new();
+            let mut errors = Vec::new();
+            for name in names {
+                match store.get(&name) {
+                    Ok(Some(record)) => found.push(record.inspect()),
+                    Ok(None) => errors.push(anyhow::anyhow!("no such volume: {name}")),
+                    Err(err) => errors.push(err),
+                }
+            }
+            // Docker prints what it found (`[]` if nothing), then the errors.
+            writeln!(out, "{}", docker_json(&found)?)?;
+            out.flush()?;
+            for err in errors {
+                code = failed(err);
+            }
+        }
+    }
+    Ok(code)
+}
+// ANCHOR_END: run_volume_command
+
+/// JSON indented by four spaces, as Docker's `inspect` prints it.
+pub fn docker_json(value: &impl serde::Serialize) -> Result<String> {
+    let mut buf = Vec::new();
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut buf, formatter);
+    value.serialize(&mut ser)?;
+    Ok(String::from_utf8(buf)?)
 }
 
 // ANCHOR: run_args
@@ -229,7 +348,8 @@ mod tests {
 
     fn run_args(line: &str) -> RunArgs {
         match parse(line).unwrap().command {
-            Command::Run(run) => run,
+            Command::Run(run) => *run,
+            other => panic!("not a run: {other:?}"),
         }
     }
 
@@ -287,6 +407,27 @@ mod tests {
             "{err}"
         );
         assert!(parse("x run").is_err(), "IMAGE is required");
+    }
+
+    #[test]
+    fn volume_commands() {
+        let cli = parse("x volume rm a b").unwrap();
+        assert!(
+            matches!(cli.command, Command::Volume(VolumeCommand::Rm { names }) if names == ["a", "b"])
+        );
+        let cli = parse("x volume ls -q").unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Volume(VolumeCommand::Ls { quiet: true })
+        ));
+        let cli = parse("x volume create").unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Volume(VolumeCommand::Create { name: None })
+        ));
+        assert!(parse("x volume rm").is_err(), "rm needs a name");
+        let run = run_args("x run -v db:/var/lib/db busybox true");
+        assert_eq!(run.volumes.volumes[0].name.as_deref(), Some("db"));
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! 2. [`overlay`]: the [`overlay::Overlay`] hook puts a private, writable
 //!    layer over the shared, read-only image.
 //! 3. [`volumes`]: the [`volumes::Volumes`] hook bind-mounts host paths into
-//!    the new root, resolving their targets without leaving it.
+//!    the new root, resolving their targets without leaving it; [`named`]
+//!    keeps the named volumes (`-v NAME:/data`, `volume ls`).
 //! 4. [`pivot`]: the [`pivot::PivotRoot`] hook swaps the root mount, then
 //!    mounts `/sys` read-only and a fresh `/dev` ([`dev`]).
 //! 5. [`readonly`]: the [`readonly::ReadOnlyRoot`] hook mounts the
@@ -42,6 +43,7 @@
 pub mod cli;
 pub mod dev;
 pub mod images;
+pub mod named;
 pub mod overlay;
 pub mod ownership;
 pub mod pivot;

@@ -1,4 +1,5 @@
 //! `ch03-overlayfs [--root DIR] run [-ti] [--hostname NAME] [limits] [-v H:C[:ro]]... IMAGE [COMMAND...]`
+//! and `ch03-overlayfs [--root DIR] volume create|ls|rm|inspect`
 
 use std::process::ExitCode;
 
@@ -10,16 +11,18 @@ use ch01_namespaces::lifecycle::Container;
 use ch01_namespaces::namespaces::{Hostname, PrivateMounts, ProcFs};
 use ch02_cgroups::Cgroups;
 use ch02_cgroups::limits::Resources;
-use ch03_overlayfs::cli::{Cli, Command, RootArgs, RunArgs};
+use ch03_overlayfs::cli::{Cli, Command, RootArgs, RunArgs, run_volume_command};
 use ch03_overlayfs::dev::DeviceNodes;
 use ch03_overlayfs::images;
+use ch03_overlayfs::named::VolumeStore;
 use ch03_overlayfs::overlay::Overlay;
 use ch03_overlayfs::pivot::PivotRoot;
 use ch03_overlayfs::volumes::Volumes;
 
 fn main() -> ExitCode {
     run_main(|cli: Cli| match cli.command {
-        Command::Run(args) => run(&cli.root, args),
+        Command::Run(args) => run(&cli.root, *args),
+        Command::Volume(cmd) => run_volume_command(&cli.root.dir()?, cmd),
     })
 }
 
@@ -40,7 +43,7 @@ fn run(root: &RootArgs, args: RunArgs) -> Result<i32> {
         .hook(Hostname)
         .hook(cgroups)
         .hook(Overlay::new(vec![image], container_dir))
-        .hook(Volumes::new(args.volumes.volumes))
+        .hook(Volumes::new(args.volumes.volumes).with_store(VolumeStore::new(&root.dir()?)))
         .hook(PivotRoot)
         .hook(devices)
         .hook(ProcFs)

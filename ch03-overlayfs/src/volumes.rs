@@ -14,6 +14,11 @@
 //! as if the rootfs were `/`. The mount is then made onto the file
 //! descriptor we resolved (through `/proc/self/fd/N`), not onto a path that
 //! could be resolved again, differently.
+//!
+//! The source is a host path or the name of a volume mydocker keeps
+//! ([`crate::named`]). As in Docker, a host directory that does not exist
+//! is created (mode 0755, owned by root), and a new, empty named volume is
+//! first filled with what the image has at the target ([`seed`]).
 
 use std::ffi::OsString;
 use std::fmt;
@@ -29,14 +34,19 @@ use nix::sys::stat::{Mode, SFlag, fstat, mkdirat};
 use ch01_namespaces::lifecycle::{Hook, Stage};
 use ch01_namespaces::spec::Spec;
 
+use crate::named::{self, InUse, VolumeStore};
 use crate::syscall::{Kernel, Syscall};
 
 // ANCHOR: volume
-/// One `-v HOST:CONTAINER[:ro]`.
+/// One `-v HOST:CONTAINER[:ro]` or `-v NAME:CONTAINER[:ro]`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Volume {
-    /// The path on the host.
+    /// The path on the host; for a named volume, its `_data` directory
+    /// once the [`Volumes`] hook has found it (empty before).
     pub source: PathBuf,
+    /// The named volume's name (`-v NAME:/data`); `None` for a host path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The path inside the container (a record calls it `destination`, as
     /// the OCI runtime spec does).
     #[serde(rename = "destination")]
@@ -49,8 +59,10 @@ pub struct Volume {
 
 impl Volume {
     // ANCHOR: parse
-    /// Parses `HOST:CONTAINER`, `HOST:CONTAINER:ro` or `HOST:CONTAINER:rw`.
-    /// Both paths must be absolute, and the container path must not be `/`.
+    /// Parses `SOURCE:CONTAINER`, `SOURCE:CONTAINER:ro` or `SOURCE:CONTAINER:rw`.
+    /// A SOURCE starting with `/` is a host path; any other is the name of a
+    /// volume (Docker's rule, [`crate::named::validate_name`]). The container
+    /// path must be absolute, and not `/`.
     pub fn parse(text: &str) -> Result<Volume> {
         let parts: Vec<&str> = text.split(':').collect();
         let (source, target, readonly) = match parts.as_slice() {
@@ -63,41 +75,95 @@ impl Volume {
         if source.is_empty() || target.is_empty() {
             bail!("invalid volume {text:?}: use HOST:CONTAINER[:ro]");
         }
-        for (what, path) in [("host", source), ("container", target)] {
-            if !path.starts_with('/') {
-                bail!("invalid volume {text:?}: the {what} path must be absolute");
-            }
+        if !target.starts_with('/') {
+            bail!("invalid volume {text:?}: the container path must be absolute");
         }
         if clean_components(Path::new(target)).is_empty() {
             bail!("invalid volume {text:?}: cannot mount over the container's /");
         }
+        let (source, name) = match source.starts_with('/') {
+            true => (PathBuf::from(source), None),
+            false => {
+                named::validate_name(source).with_context(|| format!("invalid volume {text:?}"))?;
+                (PathBuf::new(), Some(source.to_string()))
+            }
+        };
         Ok(Volume {
-            source: PathBuf::from(source),
+            source,
+            name,
             target: PathBuf::from(target),
             readonly,
         })
     }
     // ANCHOR_END: parse
 
-    /// Checks that the host path exists. Docker's `-v` would create a
-    /// missing directory; mydocker refuses instead, because a typo would
-    /// otherwise silently give the container a new empty directory.
+    // ANCHOR: check_source
+    /// Checks, before anything is created, that the host path exists or
+    /// can be created as Docker's `-v` would: its nearest existing ancestor
+    /// must be a directory. A named volume needs no check: it is created
+    /// on first use. Nothing is created here ([`Volume::ensure_source`] does).
     pub fn check_source(&self) -> Result<()> {
-        match std::fs::metadata(&self.source) {
-            Ok(_) => Ok(()),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => bail!(
-                "volume {self}: host path {} does not exist",
-                self.source.display()
-            ),
-            Err(err) => Err(err)
-                .with_context(|| format!("volume {self}: host path {}", self.source.display())),
+        if self.name.is_some() {
+            return Ok(());
+        }
+        let mut path = self.source.as_path();
+        loop {
+            match std::fs::metadata(path) {
+                Ok(meta) if path == self.source || meta.is_dir() => return Ok(()),
+                Ok(_) => bail!(
+                    "volume {self}: cannot create host path {}: {} is not a directory",
+                    self.source.display(),
+                    path.display()
+                ),
+                // ENOTDIR: a file on the way, which the next round names.
+                Err(err)
+                    if err.kind() == std::io::ErrorKind::NotFound
+                        || err.raw_os_error() == Some(libc::ENOTDIR) =>
+                {
+                    path = path.parent().unwrap_or(Path::new("/"));
+                }
+                Err(err) => {
+                    return Err(err)
+                        .with_context(|| format!("volume {self}: host path {}", path.display()));
+                }
+            }
         }
     }
+
+    /// Creates a missing host directory, as Docker does: mode 0755 (not
+    /// the umask's), owned by root (mydocker runs as root), parents too.
+    pub fn ensure_source(&self) -> Result<()> {
+        if self.name.is_some() || self.source.exists() {
+            return Ok(());
+        }
+        self.check_source()?;
+        let mut missing = Vec::new();
+        let mut path = self.source.as_path();
+        while !path.exists() {
+            missing.push(path.to_path_buf());
+            path = path.parent().unwrap_or(Path::new("/"));
+        }
+        for dir in missing.iter().rev() {
+            match std::fs::create_dir(dir) {
+                Ok(()) => named::set_mode(dir, 0o755)?,
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("volume {self}: create {}", dir.display()));
+                }
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: check_source
 }
 
 impl fmt::Display for Volume {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.source.display(), self.target.display())?;
+        match &self.name {
+            Some(name) => write!(f, "{name}:{}", self.target.display())?,
+            None => write!(f, "{}:{}", self.source.display(), self.target.display())?,
+        }
         if self.readonly {
             f.write_str(":ro")?;
         }
@@ -108,14 +174,32 @@ impl fmt::Display for Volume {
 /// The hook that bind-mounts the volumes into the new root.
 pub struct Volumes {
     volumes: Vec<Volume>,
+    store: Option<VolumeStore>,
+    /// Per volume: fill it from the image first (a new, empty named volume).
+    seed: Vec<bool>,
+    /// The named volumes this container holds while it runs.
+    held: Vec<InUse>,
 }
 
 impl Volumes {
     /// The hook for `volumes`. They are mounted shortest target first, so
     /// `-v a:/data -v b:/data/logs` puts `b` on top of `a`, not under it.
+    /// Named volumes need [`Volumes::with_store`].
     pub fn new(mut volumes: Vec<Volume>) -> Volumes {
         volumes.sort_by_key(|v| clean_components(&v.target).len());
-        Volumes { volumes }
+        Volumes {
+            volumes,
+            store: None,
+            seed: Vec::new(),
+            held: Vec::new(),
+        }
+    }
+
+    /// Finds (and creates on first use) the named volumes in `store`:
+    /// `Volumes::new(mounts).with_store(VolumeStore::new(root))`.
+    pub fn with_store(mut self, store: VolumeStore) -> Volumes {
+        self.store = Some(store);
+        self
     }
 }
 
@@ -128,23 +212,142 @@ impl Hook for Volumes {
         Stage::Volumes
     }
 
-    fn prepare(&mut self, _spec: &mut Spec) -> Result<()> {
-        self.volumes.iter().try_for_each(Volume::check_source)
+    // ANCHOR: volumes_prepare
+    /// In the parent: host directories that are missing are created, named
+    /// volumes found or created, and held while the container runs. A new
+    /// or still empty named volume is marked to be filled from the image
+    /// (not with `--userns=private`: root inside may not write to it).
+    fn prepare(&mut self, spec: &mut Spec) -> Result<()> {
+        self.seed = vec![false; self.volumes.len()];
+        for (i, volume) in self.volumes.iter_mut().enumerate() {
+            let Some(name) = volume.name.clone() else {
+                volume.ensure_source()?;
+                continue;
+            };
+            let Some(store) = &self.store else {
+                bail!("volume {volume}: named volumes need a volume store (Volumes::with_store)");
+            };
+            let (record, held, _created) = store.use_volume(&name)?;
+            volume.source = record.mountpoint;
+            self.held.push(held);
+            self.seed[i] = spec.userns.is_none() && is_empty_dir(&volume.source)?;
+        }
+        Ok(())
     }
+    // ANCHOR_END: volumes_prepare
 
     // ANCHOR: volumes_enter
     fn enter(&self, spec: &Spec) -> Result<()> {
         let Some(rootfs) = &spec.rootfs else {
             bail!("volumes need a root filesystem");
         };
-        for volume in &self.volumes {
+        for (i, volume) in self.volumes.iter().enumerate() {
+            if self.seed.get(i) == Some(&true) {
+                seed(rootfs, &volume.target, &volume.source)
+                    .with_context(|| format!("volume {volume}: copy the image's files"))?;
+            }
             bind_into_rootfs(rootfs, &volume.source, &volume.target, volume.readonly)
                 .with_context(|| format!("volume {volume}"))?;
         }
         Ok(())
     }
     // ANCHOR_END: volumes_enter
+
+    /// Lets go of the named volumes: `volume rm` may remove them now.
+    fn cleanup(&mut self, _spec: &Spec) -> Result<()> {
+        self.held.clear();
+        Ok(())
+    }
 }
+
+fn is_empty_dir(dir: &Path) -> Result<bool> {
+    let mut entries = std::fs::read_dir(dir).with_context(|| format!("read {}", dir.display()))?;
+    Ok(entries.next().is_none())
+}
+
+// ANCHOR: seed
+/// Fills the empty directory `dest` (a new named volume) with what the
+/// container's root `rootfs` has at `target`, as Docker does the first time
+/// a volume is mounted: files, directories and symlinks, with their owners
+/// and modes, and the target directory's own owner and mode on `dest`.
+/// Device nodes, fifos and sockets are skipped. Nothing to copy if the
+/// image has no directory there.
+///
+/// Runs in the child, on the mounted overlay, before anything of the
+/// container runs. The target is resolved inside the root (`openat2` with
+/// `RESOLVE_IN_ROOT`), and below it no symlink is ever followed: each is
+/// copied as a symlink, so an image cannot make us copy the host's files.
+pub fn seed(rootfs: &Path, target: &Path, dest: &Path) -> Result<()> {
+    let root = nix::fcntl::open(
+        rootfs,
+        OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("open {}", rootfs.display()))?;
+    let rel: PathBuf = clean_components(target).iter().collect();
+    let top = match openat2_retrying(
+        root.as_fd(),
+        &rel,
+        in_root(OFlag::O_PATH | OFlag::O_DIRECTORY),
+    ) {
+        Ok(fd) => fd,
+        Err(Errno::ENOENT | Errno::ENOTDIR) => return Ok(()),
+        Err(err) => return Err(err).with_context(|| format!("resolve {}", target.display())),
+    };
+    // The descriptor's magic link is the directory itself; the names below
+    // it are looked at with lstat and never followed.
+    let from = fd_path(top.as_fd());
+    copy_owner_and_mode(&from, dest)?;
+    copy_tree(&from, dest)
+}
+
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    for entry in std::fs::read_dir(from).with_context(|| format!("read {}", from.display()))? {
+        let entry = entry.with_context(|| format!("read {}", from.display()))?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = std::fs::symlink_metadata(&src)
+            .with_context(|| format!("lstat {}", src.display()))?
+            .file_type();
+        if kind.is_symlink() {
+            let link =
+                std::fs::read_link(&src).with_context(|| format!("readlink {}", src.display()))?;
+            std::os::unix::fs::symlink(&link, &dst)
+                .with_context(|| format!("symlink {}", dst.display()))?;
+            copy_owner(&src, &dst)?;
+        } else if kind.is_dir() {
+            std::fs::create_dir(&dst).with_context(|| format!("mkdir {}", dst.display()))?;
+            copy_tree(&src, &dst)?;
+            copy_owner_and_mode(&src, &dst)?;
+        } else if kind.is_file() {
+            std::fs::copy(&src, &dst).with_context(|| format!("copy {}", src.display()))?;
+            copy_owner_and_mode(&src, &dst)?;
+        }
+        // Device nodes, fifos and sockets: not worth a node on the host's disk.
+    }
+    Ok(())
+}
+
+/// The owner of `src` on `dst`, without following a symlink.
+fn copy_owner(src: &Path, dst: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta =
+        std::fs::symlink_metadata(src).with_context(|| format!("lstat {}", src.display()))?;
+    std::os::unix::fs::lchown(dst, Some(meta.uid()), Some(meta.gid()))
+        .with_context(|| format!("chown {}", dst.display()))
+}
+
+/// Owner, then mode (a chown clears the setuid bits, so it comes first).
+fn copy_owner_and_mode(src: &Path, dst: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    copy_owner(src, dst)?;
+    let mode = std::fs::symlink_metadata(src)
+        .with_context(|| format!("lstat {}", src.display()))?
+        .permissions()
+        .mode();
+    std::fs::set_permissions(dst, std::fs::Permissions::from_mode(mode & 0o7777))
+        .with_context(|| format!("chmod {}", dst.display()))
+}
+// ANCHOR_END: seed
 
 /// The normal components of `path` after removing `.` and applying `..`
 /// lexically (as Go's `filepath.Clean` does, and so Docker): `/a/../b` is
@@ -379,8 +582,18 @@ mod tests {
     fn v(source: &str, target: &str, readonly: bool) -> Volume {
         Volume {
             source: source.into(),
+            name: None,
             target: target.into(),
             readonly,
+        }
+    }
+
+    fn named(name: &str, target: &str) -> Volume {
+        Volume {
+            source: PathBuf::new(),
+            name: Some(name.into()),
+            target: target.into(),
+            readonly: false,
         }
     }
 
@@ -390,6 +603,70 @@ mod tests {
         assert_eq!(Volume::parse("/h:/c:ro").unwrap(), v("/h", "/c", true));
         assert_eq!(Volume::parse("/h:/c:rw").unwrap(), v("/h", "/c", false));
         assert_eq!(Volume::parse("/h:/c:ro").unwrap().to_string(), "/h:/c:ro");
+        assert_eq!(Volume::parse("db:/c").unwrap(), named("db", "/c"));
+        assert_eq!(
+            Volume::parse("my.vol_1-x:/c:ro").unwrap().to_string(),
+            "my.vol_1-x:/c:ro"
+        );
+    }
+
+    #[test]
+    fn a_source_that_is_no_path_must_be_a_volume_name() {
+        for bad in ["h/x:/c", "a:/c", "-x:/c", "./h:/c"] {
+            let err = format!("{:#}", Volume::parse(bad).unwrap_err());
+            assert!(
+                err.contains("includes invalid characters for a local volume name"),
+                "{bad:?}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn missing_host_directories_pass_the_check_and_are_created_0755() {
+        let tmp = tempfile::tempdir().unwrap();
+        let missing = tmp.path().join("a/b");
+        let volume = Volume::parse(&format!("{}:/data", missing.display())).unwrap();
+        volume.check_source().unwrap();
+        assert!(!missing.exists(), "the check creates nothing");
+        volume.ensure_source().unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        for dir in [tmp.path().join("a"), missing.clone()] {
+            assert_eq!(
+                std::fs::metadata(&dir).unwrap().permissions().mode() & 0o7777,
+                0o755
+            );
+        }
+        // Under a file, nothing can be created: refused before anything is.
+        std::fs::write(tmp.path().join("file"), "").unwrap();
+        let under_file =
+            Volume::parse(&format!("{}/x/y:/data", tmp.path().join("file").display())).unwrap();
+        let err = under_file.check_source().unwrap_err().to_string();
+        assert!(err.ends_with("is not a directory"), "{err}");
+    }
+
+    #[test]
+    fn seeding_copies_the_images_files_but_follows_no_symlink() {
+        let tmp = tempfile::tempdir().unwrap();
+        let rootfs = tmp.path().join("rootfs");
+        std::fs::create_dir_all(rootfs.join("srv/app/sub")).unwrap();
+        std::fs::write(rootfs.join("srv/app/sub/file"), "from the image").unwrap();
+        std::os::unix::fs::symlink("/etc", rootfs.join("srv/app/hostetc")).unwrap();
+        // The target itself through a symlink: resolved inside the root.
+        std::os::unix::fs::symlink("/srv/app", rootfs.join("link")).unwrap();
+        let dest = tmp.path().join("volume");
+        std::fs::create_dir(&dest).unwrap();
+        seed(&rootfs, Path::new("/link"), &dest).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dest.join("sub/file")).unwrap(),
+            "from the image"
+        );
+        assert_eq!(
+            std::fs::read_link(dest.join("hostetc")).unwrap(),
+            PathBuf::from("/etc")
+        );
+        assert!(!dest.join("hostetc").symlink_metadata().unwrap().is_dir());
+        // No such directory in the image: nothing to copy.
+        seed(&rootfs, Path::new("/nothing/here"), &dest).unwrap();
     }
 
     #[test]

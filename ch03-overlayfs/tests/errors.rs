@@ -59,7 +59,8 @@ fn malformed_volumes_are_refused_and_create_nothing() {
         "nocolon",
         "/tmp:",
         ":/data",
-        "relative:/data",
+        "rel/ative:/data",
+        "a:/data",
         "/tmp:relative",
         "/tmp:/data:rx",
         "/tmp:/",
@@ -73,19 +74,19 @@ fn malformed_volumes_are_refused_and_create_nothing() {
 }
 
 #[test]
-fn a_missing_host_path_is_refused_and_creates_nothing() {
-    if !testkit::require_root("a_missing_host_path_is_refused_and_creates_nothing") {
+fn a_host_path_that_cannot_be_created_is_refused_and_creates_nothing() {
+    if !testkit::require_root("a_host_path_that_cannot_be_created_is_refused_and_creates_nothing") {
         return;
     }
     let fx = Fixture::new();
-    let missing = fx.cwd.path().join("does-not-exist");
-    let spec = format!("{}:/data", missing.display());
+    // Docker creates a missing host directory; under a file it cannot.
+    let file = fx.cwd.path().join("a-file");
+    std::fs::write(&file, "").unwrap();
+    let spec = format!("{}/sub/dir:/data", file.display());
     let out = fx.run(&["-v", &spec, "busybox", "true"]);
     assert_eq!(out.status.code(), Some(125));
     let line = one_line_stderr(&out);
-    assert!(line.ends_with("does not exist"), "{line}");
-    // Not created, as Docker would: mydocker refuses instead.
-    assert!(!missing.exists());
+    assert!(line.ends_with("is not a directory"), "{line}");
     assert_eq!(contents(fx.root.path()), Vec::<String>::new());
 }
 

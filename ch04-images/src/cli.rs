@@ -54,6 +54,8 @@ pub enum ImageCommand {
     Rmi(RmiArgs),
     /// Give an image another name
     Tag(TagArgs),
+    /// Show how an image's layers were made
+    History(HistoryArgs),
     /// Make an image from a container's changes
     Commit(CommitArgs),
     /// Write a container's file tree as a tar
@@ -144,6 +146,17 @@ pub struct TagArgs {
     /// The new name: NAME or NAME:TAG
     #[arg(value_name = "TARGET")]
     pub target: String,
+}
+
+/// `history [--no-trunc] IMAGE`
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// Do not shorten ids and commands
+    #[arg(long = "no-trunc")]
+    pub no_trunc: bool,
+    /// The image
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
 }
 
 /// `commit CONTAINER [IMAGE]`

@@ -10,8 +10,10 @@ use crate::archive;
 use crate::cli::{Command, ImageCommand, RmArgs};
 use crate::commit;
 use crate::containers::ContainerStore;
+use crate::history;
 use crate::images::{ImageStore, human_size};
 use crate::remove::Removal;
+use crate::table::write_table;
 use ch03_overlayfs::storage::{self, Durability, clock};
 
 /// Runs every command except `run` against the data root `root`, and
@@ -105,6 +107,15 @@ pub fn run_image_command(root: &Path, command: ImageCommand) -> Result<i32> {
             images.tag(&image.id, &a.target)?;
             Ok(0)
         }
+        ImageCommand::History(a) => {
+            let image = images
+                .resolve(&a.image)?
+                .with_context(|| format!("no such image: {}", a.image))?;
+            let rows = history::history_rows(&images, &image, a.no_trunc);
+            let header = ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"];
+            write_table(&mut std::io::stdout().lock(), &header, &rows)?;
+            Ok(0)
+        }
         ImageCommand::Commit(a) => {
             let _lock = images.lock()?;
             let id = commit::commit(&images, &containers, &a.container, a.image.as_deref())?;
@@ -138,10 +149,10 @@ pub fn list_images(images: &ImageStore) -> Result<()> {
             }
         }
     }
-    let table: Vec<[String; 5]> = rows
+    let table: Vec<Vec<String>> = rows
         .iter()
         .map(|(repo, tag, image)| {
-            [
+            vec![
                 repo.clone(),
                 tag.clone(),
                 image.id.short().to_string(),
@@ -154,23 +165,8 @@ pub fn list_images(images: &ImageStore) -> Result<()> {
             ]
         })
         .collect();
-    let header = ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"].map(String::from);
-    let mut widths = [0usize; 5];
-    for row in std::iter::once(&header).chain(&table) {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let mut out = std::io::stdout().lock();
-    for row in std::iter::once(&header).chain(&table) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        writeln!(out, "{}", line.join("   ").trim_end()).context("write to stdout")?;
-    }
-    Ok(())
+    let header = ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"];
+    write_table(&mut std::io::stdout().lock(), &header, &table)
 }
 
 /// Runs `body` with FILE (written to a temporary file and renamed, so a

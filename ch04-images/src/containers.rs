@@ -238,6 +238,11 @@ impl ContainerStore {
         write_json(&self.dir.join("names.json"), names, self.durability)
     }
 
+    /// The data root this store lies in (`<root>` of `<root>/containers`).
+    pub fn data_root(&self) -> &Path {
+        self.dir.parent().unwrap_or(&self.dir)
+    }
+
     /// The directory of container `id` (its record, upper, work, merged).
     pub fn dir_of(&self, id: &str) -> PathBuf {
         self.dir.join(id)
@@ -268,6 +273,29 @@ impl ContainerStore {
         self.write_names(&names)
     }
     // ANCHOR_END: create
+
+    /// `rename`: gives container `id` the name `new` instead of its own,
+    /// under the lock, in `names.json` and in its record. Fails as
+    /// [`ContainerStore::reserve`] does if `new` is taken.
+    pub fn rename(&self, id: &str, new: &str) -> Result<Record> {
+        validate_name(new)?;
+        let _lock = self.lock()?;
+        let mut names = self.names()?;
+        if let Some(owner) = names.get(new) {
+            bail!(
+                "conflict: the container name {new:?} is already in use by container {owner}; remove (or rename) that container to reuse the name"
+            );
+        }
+        let mut record = self.get_by_id(id)?;
+        names.retain(|_, owner| owner != id);
+        names.insert(new.to_string(), id.to_string());
+        record.name = new.to_string();
+        // The record first: a crash in between leaves the old name free
+        // in names.json, never two containers with one name.
+        self.write(&record)?;
+        self.write_names(&names)?;
+        Ok(record)
+    }
 
     /// Reserves a generated name: `base` if it is free, else `base2`,
     /// `base3`, ... (Docker does the same when two generated names meet).

@@ -16,7 +16,8 @@
 //!    recycled pid cannot fool a kill;
 //!    [`remove`]: `rm`, releasing what a container holds from its record.
 //! 9. [`progress`]: a progress bar, only on a terminal.
-//! 10. [`commands`]: the commands other than `run`, shared with chapter 6.
+//! 10. [`commands`]: the commands other than `run`, shared with chapter 6,
+//!     with [`history`] and Docker's tables ([`table`]).
 
 pub mod archive;
 pub mod cli;
@@ -26,6 +27,7 @@ pub mod confine;
 pub mod containers;
 pub mod digest;
 pub mod gc;
+pub mod history;
 pub mod images;
 pub mod import;
 pub mod layers;
@@ -39,6 +41,7 @@ pub mod remove;
 pub mod run;
 pub mod size;
 pub mod split;
+pub mod table;
 pub mod tarwrite;
 pub mod unpack;
 pub mod whiteout;

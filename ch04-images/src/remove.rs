@@ -84,6 +84,12 @@ impl Removal {
                 .update(&record.id, |r| r.manually_stopped = true)?;
         }
         if let Some(process) = live {
+            // A paused (frozen) container dies only once thawed: on cgroup
+            // v1 a SIGKILL waits for the thaw like everything else.
+            let cgroups = Cgroups::for_container(&record.resources.cgroup_parent, &record.id)?;
+            if cgroups.is_paused().unwrap_or(false) {
+                cgroups.unpause()?;
+            }
             kill_and_wait(process)?;
         }
         if let Some(supervisor) = record.supervisor {

@@ -21,6 +21,7 @@ use ch02_cgroups::Cgroups;
 use ch02_cgroups::hook::OomKilled;
 use ch02_cgroups::limits::Resources;
 use ch03_overlayfs::dev::DeviceNodes;
+use ch03_overlayfs::named::VolumeStore;
 use ch03_overlayfs::overlay::Overlay;
 use ch03_overlayfs::pivot::PivotRoot;
 use ch03_overlayfs::readonly::ReadOnlyRoot;
@@ -107,7 +108,8 @@ impl Plan {
         let dir = containers.dir_of(&self.spec.id);
         let cgroups = Cgroups::from_resources(&self.record.resources)?;
         let devices = DeviceNodes(self.record.resources.limits.devices.clone());
-        let volumes = Volumes::new(self.record.mounts.clone());
+        let volumes = Volumes::new(self.record.mounts.clone())
+            .with_store(VolumeStore::new(containers.data_root()));
         let registration = Registration::new(containers.clone(), self.record, self.image_lock)
             .watch_oom(cgroups.oom_killed());
         Ok(Container::new(self.spec)

@@ -168,6 +168,24 @@ pub fn refresh(locked: &Locked, network: &str) -> Result<()> {
     first_error.map_or(Ok(()), Err)
 }
 
+/// After `rename`: container `id` is known as `new` instead of `old` on
+/// its network, in every other container's hosts file at once.
+pub fn rename(root: &Path, id: &str, old: &str, new: &str) -> Result<()> {
+    let store = crate::state::Store::new(root);
+    if !store.exists() {
+        return Ok(());
+    }
+    let locked = store.lock()?;
+    let Some(mut endpoint) = locked.endpoint(id)? else {
+        return Ok(());
+    };
+    for name in endpoint.names.iter_mut().filter(|n| *n == old) {
+        *name = new.to_string();
+    }
+    locked.save_endpoint(&endpoint)?;
+    refresh(&locked, &endpoint.network)
+}
+
 /// Replaces the peers' part of the hosts file at `path`, in place.
 fn rewrite(path: &Path, network: &str, section: &str) -> Result<()> {
     let text = match fs::read_to_string(path) {

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use ch03_overlayfs::cli::RootArgs;
+use ch03_overlayfs::cli::{RootArgs, VolumeCommand};
 use ch04_images::cli::ImageCommand;
 use ch05_network::cli::{NetworkArgs, NetworkCommand};
 
@@ -54,6 +54,36 @@ pub enum Command {
     Exec(ExecArgs),
     /// Show containers, images or networks as JSON
     Inspect(InspectArgs),
+    /// Block until containers stop, then print their exit codes
+    Wait(ContainersArgs),
+    /// Send a signal (default KILL) to running containers
+    Kill(KillArgs),
+    /// Stop, then start containers again
+    Restart(StopArgs),
+    /// Give a container another name
+    Rename(RenameArgs),
+    /// List a container's published ports
+    Port(PortArgs),
+    /// Freeze every process of running containers
+    Pause(ContainersArgs),
+    /// Thaw paused containers
+    Unpause(ContainersArgs),
+    /// Manage named volumes (chapter 3)
+    #[command(subcommand)]
+    Volume(VolumeCommand),
+    /// Show mydocker's version
+    Version,
+    /// Show what this machine gives mydocker
+    Info,
+    /// Disk usage and other system commands
+    #[command(subcommand)]
+    System(SystemCommand),
+    /// Manage containers (Docker's management form of the container commands)
+    #[command(subcommand)]
+    Container(ContainerCommand),
+    /// Manage images (Docker's management form of the image commands)
+    #[command(subcommand, name = "image")]
+    ImageManagement(ImageManagement),
     /// Manage networks
     #[command(subcommand)]
     Network(NetworkCommand),
@@ -95,8 +125,13 @@ pub struct RunArgs {
     #[arg(long = "rm")]
     pub auto_remove: bool,
 
-    /// Restart policy: no, on-failure[:N], always or unless-stopped
-    #[arg(long = "restart", value_name = "POLICY", default_value = "no")]
+    /// The restart policy (no, on-failure with an optional count, always, unless-stopped)
+    #[arg(
+        long = "restart",
+        value_name = "POLICY",
+        default_value = "no",
+        help = "Restart policy: no, on-failure[:N], always or unless-stopped"
+    )]
     pub restart: String,
 
     /// Environment and working directory (this chapter)
@@ -225,6 +260,196 @@ pub struct ExecArgs {
     pub command: Vec<String>,
 }
 // ANCHOR_END: exec_args
+
+/// Commands that take only containers: `wait`.
+#[derive(Args, Debug)]
+pub struct ContainersArgs {
+    /// Containers (names or ids)
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// `kill [-s SIGNAL] CONTAINER...`
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// The signal: a name (KILL, SIGTERM, HUP) or a number
+    #[arg(
+        short = 's',
+        long = "signal",
+        default_value = "KILL",
+        value_name = "SIGNAL"
+    )]
+    pub signal: String,
+
+    /// Containers (names or ids)
+    #[arg(required = true, value_name = "CONTAINER")]
+    pub containers: Vec<String>,
+}
+
+/// `rename CONTAINER NEW_NAME`
+#[derive(Args, Debug)]
+pub struct RenameArgs {
+    /// The container (name or id)
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// Its new name
+    #[arg(value_name = "NEW_NAME")]
+    pub name: String,
+}
+
+/// `port CONTAINER [PRIVATE_PORT[/PROTO]]`
+#[derive(Args, Debug)]
+pub struct PortArgs {
+    /// The container (name or id)
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// Only this container port (80, 80/tcp, 53/udp)
+    #[arg(value_name = "PRIVATE_PORT[/PROTO]")]
+    pub port: Option<String>,
+}
+
+/// `container prune [-f]`, `image prune [-a] [-f]`
+#[derive(Args, Debug)]
+pub struct PruneArgs {
+    /// Do not ask for confirmation
+    #[arg(short = 'f', long)]
+    pub force: bool,
+}
+
+/// `system df`
+#[derive(Subcommand, Debug)]
+pub enum SystemCommand {
+    /// Show disk usage of images, containers and volumes
+    Df,
+    /// Show what this machine gives mydocker (as `info`)
+    Info,
+}
+
+/// `container ls|rm|start|...`: the container commands under Docker's
+/// management name, plus `prune`.
+#[derive(Subcommand, Debug)]
+pub enum ContainerCommand {
+    /// List containers
+    #[command(visible_aliases = ["ps", "list"])]
+    Ls(PsArgs),
+    /// Remove one or more containers
+    #[command(visible_alias = "remove")]
+    Rm(RmArgs),
+    /// Start one or more stopped containers
+    Start(StartArgs),
+    /// Stop one or more running containers
+    Stop(StopArgs),
+    /// Stop, then start containers again
+    Restart(StopArgs),
+    /// Send a signal to running containers
+    Kill(KillArgs),
+    /// Block until containers stop
+    Wait(ContainersArgs),
+    /// Print a container's output
+    Logs(LogsArgs),
+    /// Run a command in a running container
+    Exec(ExecArgs),
+    /// Show containers as JSON
+    Inspect(InspectArgs),
+    /// Give a container another name
+    Rename(RenameArgs),
+    /// List a container's published ports
+    Port(PortArgs),
+    /// Freeze every process of running containers
+    Pause(ContainersArgs),
+    /// Thaw paused containers
+    Unpause(ContainersArgs),
+    /// Remove every stopped container
+    Prune(PruneArgs),
+}
+
+impl ContainerCommand {
+    /// The same command in its short form (`container ls` is `ps`);
+    /// `prune` has none and stays.
+    pub fn short_form(self) -> Result<Command, PruneArgs> {
+        Ok(match self {
+            ContainerCommand::Ls(a) => Command::Ps(a),
+            ContainerCommand::Rm(a) => Command::Rm(a),
+            ContainerCommand::Start(a) => Command::Start(a),
+            ContainerCommand::Stop(a) => Command::Stop(a),
+            ContainerCommand::Restart(a) => Command::Restart(a),
+            ContainerCommand::Kill(a) => Command::Kill(a),
+            ContainerCommand::Wait(a) => Command::Wait(a),
+            ContainerCommand::Logs(a) => Command::Logs(a),
+            ContainerCommand::Exec(a) => Command::Exec(a),
+            ContainerCommand::Inspect(a) => Command::Inspect(a),
+            ContainerCommand::Rename(a) => Command::Rename(a),
+            ContainerCommand::Port(a) => Command::Port(a),
+            ContainerCommand::Pause(a) => Command::Pause(a),
+            ContainerCommand::Unpause(a) => Command::Unpause(a),
+            ContainerCommand::Prune(a) => return Err(a),
+        })
+    }
+}
+
+/// `image prune [-a] [-f]`
+#[derive(Args, Debug)]
+pub struct ImagePruneArgs {
+    /// Every image no container uses, not only the untagged ones
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    /// Do not ask for confirmation
+    #[arg(short = 'f', long)]
+    pub force: bool,
+}
+
+/// `image ls|rm|tag|...`: chapter 4's image commands under Docker's
+/// management name, plus `prune` and `inspect`.
+#[derive(Subcommand, Debug)]
+pub enum ImageManagement {
+    /// List images
+    #[command(visible_alias = "list")]
+    Ls,
+    /// Remove images
+    #[command(visible_alias = "remove")]
+    Rm(ch04_images::cli::RmiArgs),
+    /// Give an image another name
+    Tag(ch04_images::cli::TagArgs),
+    /// Show how an image's layers were made
+    History(ch04_images::cli::HistoryArgs),
+    /// Import a flat root filesystem tar as an image
+    Import(ch04_images::cli::ImportArgs),
+    /// Load images from a tar
+    Load(ch04_images::cli::LoadArgs),
+    /// Save images to a tar
+    Save(ch04_images::cli::SaveArgs),
+    /// Show images as JSON
+    Inspect(InspectArgs),
+    /// Remove images nothing uses
+    Prune(ImagePruneArgs),
+}
+
+/// What an `image ...` command is in the short forms.
+pub enum ImageForm {
+    /// One of chapter 4's commands.
+    Image(ImageCommand),
+    /// `inspect`.
+    Inspect(InspectArgs),
+    /// `image prune`.
+    Prune(ImagePruneArgs),
+}
+
+impl ImageManagement {
+    /// The same command in its short form (`image ls` is `images`).
+    pub fn short_form(self) -> ImageForm {
+        ImageForm::Image(match self {
+            ImageManagement::Ls => ImageCommand::Images,
+            ImageManagement::Rm(a) => ImageCommand::Rmi(a),
+            ImageManagement::Tag(a) => ImageCommand::Tag(a),
+            ImageManagement::History(a) => ImageCommand::History(a),
+            ImageManagement::Import(a) => ImageCommand::Import(a),
+            ImageManagement::Load(a) => ImageCommand::Load(a),
+            ImageManagement::Save(a) => ImageCommand::Save(a),
+            ImageManagement::Inspect(a) => return ImageForm::Inspect(a),
+            ImageManagement::Prune(a) => return ImageForm::Prune(a),
+        })
+    }
+}
 
 /// `inspect NAME...`
 #[derive(Args, Debug)]

@@ -66,6 +66,12 @@ pub fn exec_in(record: &Record, args: &ExecArgs) -> Result<i32> {
     // Checked against the start time after opening: this pidfd is the
     // container's process, or there is none.
     let pidfd = PidFd::open(process)?.ok_or_else(not_running)?;
+    if crate::pause::is_paused(record) {
+        anyhow::bail!(
+            "container {} is paused, unpause the container before exec",
+            record.name
+        );
+    }
     let spec = spec_for(record, args)?;
     let joiner = enter(record, &pidfd, spec.userns.is_some())?;
     // Opened now that our root is the container's: the terminal comes from
@@ -100,6 +106,9 @@ fn spec_for(record: &Record, args: &ExecArgs) -> Result<Spec> {
         interactive: args.interactive,
         confinement: runtime.confinement()?,
         userns: runtime.userns,
+        // A command that `exec` starts has `exec` as its parent, which
+        // reaps it; the container's own init (if any) stays PID 1.
+        init: false,
     })
 }
 

@@ -56,6 +56,7 @@ fn container(store: &ContainerStore, root: &Path, record: &Record) -> Result<Val
     let attachment = record.part::<Attachment>()?;
     let state = state(record);
     let running = record.live_process();
+    let paused = crate::pause::is_paused(record);
     let dir = store.dir_of(&record.id);
     let networks = Store::new(root);
     let endpoint = if networks.exists() {
@@ -75,8 +76,12 @@ fn container(store: &ContainerStore, root: &Path, record: &Record) -> Result<Val
         "Image": record.image_id.to_string(),
         "RestartCount": runtime.as_ref().map_or(0, |r| r.restart_count),
         "State": {
-            "Status": state.status.to_string(),
+            "Status": match paused {
+                true => "paused".to_string(),
+                false => state.status.to_string(),
+            },
             "Running": running.is_some(),
+            "Paused": paused,
             "Restarting": state.status == Status::Restarting,
             "OOMKilled": record.oom_killed,
             "Pid": running.map_or(0, |p| p.pid),
@@ -100,7 +105,7 @@ fn container(store: &ContainerStore, root: &Path, record: &Record) -> Result<Val
             },
             "CgroupParent": record.resources.cgroup_parent,
             "Limits": record.resources.limits,
-            "Binds": record.mounts.iter().map(|m| format!("{}:{}{}", m.source.display(), m.target.display(), if m.readonly { ":ro" } else { "" })).collect::<Vec<_>>(),
+            "Binds": record.mounts.iter().map(|m| format!("{}:{}{}", m.name.clone().unwrap_or_else(|| m.source.display().to_string()), m.target.display(), if m.readonly { ":ro" } else { "" })).collect::<Vec<_>>(),
         },
         "NetworkSettings": {
             "Network": attachment.as_ref().and_then(|a| a.network.clone()),

@@ -25,6 +25,7 @@ use ch02_cgroups::Cgroups;
 use ch02_cgroups::driver::single_threaded;
 use ch02_cgroups::limits::Resources;
 use ch03_overlayfs::dev::DeviceNodes;
+use ch03_overlayfs::named::VolumeStore;
 use ch03_overlayfs::overlay::Overlay;
 use ch03_overlayfs::pivot::PivotRoot;
 use ch03_overlayfs::volumes::Volumes;
@@ -101,7 +102,7 @@ fn assemble(root: &Path, store: &ContainerStore, launch: Launch) -> Result<Conta
         .hook(Hostname)
         .hook(cgroups)
         .hook(supervision)
-        .hook(Volumes::new(record.mounts.clone()))
+        .hook(Volumes::new(record.mounts.clone()).with_store(VolumeStore::new(root)))
         .hook(network)
         .hook(PivotRoot)
         .hook(devices)
@@ -308,6 +309,7 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
                 None => None,
             },
             userns: spec.userns,
+            init: spec.init,
             restart,
             restart_count: 0,
         };
@@ -403,6 +405,7 @@ fn again(root: &Path, record: Record, adjust: impl FnOnce(&mut Runtime)) -> Resu
         interactive: runtime.interactive,
         confinement: runtime.confinement()?,
         userns: runtime.userns,
+        init: runtime.init,
     };
     Ok(Launch {
         spec,

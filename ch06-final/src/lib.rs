@@ -22,6 +22,7 @@
 //! 7. [`env`](mod@env) and [`cli`]: `-e`, `--env-file`, `-w`, and the whole command line.
 
 pub mod cli;
+pub mod control;
 pub mod copier;
 pub mod env;
 pub mod exec;
@@ -30,9 +31,12 @@ pub mod inspect;
 pub mod launch;
 pub mod logfile;
 pub mod logs;
+pub mod pause;
+pub mod prune;
 pub mod ps;
 pub mod restart;
 pub mod state;
 pub mod stop;
 pub mod supervisor;
+pub mod system;
 pub mod timestamp;

@@ -7,11 +7,12 @@ use std::time::Duration;
 use anyhow::Result;
 
 use ch01_namespaces::exit::{report_command, run_main};
+use ch03_overlayfs::cli::run_volume_command_with;
 use ch04_images::commands::run_image_command;
 use ch04_images::containers::{ContainerStore, NoSuchContainer};
 use ch05_network::cli::run_network_command;
-use ch06_final::cli::{Cli, Command};
-use ch06_final::{exec, inspect, launch, logs, ps, stop};
+use ch06_final::cli::{Cli, Command, ImageForm, SystemCommand};
+use ch06_final::{control, exec, inspect, launch, logs, pause, prune, ps, stop, system};
 
 // ANCHOR: main
 fn main() -> ExitCode {
@@ -31,12 +32,18 @@ fn main() -> ExitCode {
 /// Runs one command.
 fn dispatch(root: &Path, command: Command) -> Result<i32> {
     let store = ContainerStore::new(root);
+    let mut out = std::io::stdout().lock();
     match command {
         Command::Run(args) => launch::run(root, *args),
         Command::Start(a) => each(&a.containers, |c| launch::start(root, c).map(|()| true)),
         Command::Stop(a) => each(&a.containers, |c| {
             let record = store.find(c)?;
             stop::stop(&store, &record, Duration::from_secs(a.time)).map(|()| true)
+        }),
+        Command::Restart(a) => each(&a.containers, |c| {
+            let record = store.find(c)?;
+            stop::stop(&store, &record, Duration::from_secs(a.time))?;
+            launch::start(root, c).map(|()| true)
         }),
         Command::Rm(a) => {
             let removal = ch05_network::removal(root, store.clone());
@@ -46,6 +53,44 @@ fn dispatch(root: &Path, command: Command) -> Result<i32> {
                 Err(e) if a.force && e.downcast_ref::<NoSuchContainer>().is_some() => Ok(false),
                 Err(e) => Err(e),
             })
+        }
+        Command::Kill(a) => {
+            let signal = control::parse_signal(&a.signal)?;
+            each(&a.containers, |c| {
+                control::kill(&store, c, signal).map(|()| true)
+            })
+        }
+        Command::Wait(a) => {
+            let mut code = 0;
+            for c in &a.containers {
+                match control::wait(&store, c) {
+                    Ok(exit) => println!("{exit}"),
+                    Err(err) => code = i32::from(report_command(&err)),
+                }
+            }
+            Ok(code)
+        }
+        Command::Pause(a) => each(&a.containers, |c| pause::pause(&store, c).map(|()| true)),
+        Command::Unpause(a) => each(&a.containers, |c| pause::unpause(&store, c).map(|()| true)),
+        Command::Volume(cmd) => {
+            // The kept containers that mount a volume: `volume rm` refuses it.
+            let users = |name: &str| -> Result<Vec<String>> {
+                Ok(store
+                    .list()?
+                    .into_iter()
+                    .filter(|r| r.mounts.iter().any(|m| m.name.as_deref() == Some(name)))
+                    .map(|r| r.name)
+                    .collect())
+            };
+            run_volume_command_with(root, cmd, &users)
+        }
+        Command::Rename(a) => control::rename(root, &store, &a.container, &a.name).map(|()| 0),
+        Command::Port(a) => {
+            let record = store.find(&a.container)?;
+            for line in control::port(&record, a.port.as_deref())? {
+                println!("{line}");
+            }
+            Ok(0)
         }
         Command::Ps(a) => ps::ps(&store, a.all, a.quiet, a.no_trunc).map(|()| 0),
         Command::Logs(a) => {
@@ -57,6 +102,36 @@ fn dispatch(root: &Path, command: Command) -> Result<i32> {
             exec::exec_in(&record, &a)
         }
         Command::Inspect(a) => inspect::inspect(root, &a.names).map(|()| 0),
+        Command::Version => system::version(&mut out).map(|()| 0),
+        Command::Info | Command::System(SystemCommand::Info) => {
+            system::info(root, &mut out).map(|()| 0)
+        }
+        Command::System(SystemCommand::Df) => system::disk_usage(root, &mut out).map(|()| 0),
+        Command::Container(command) => match command.short_form() {
+            Ok(command) => dispatch(root, command),
+            Err(prune) => {
+                if prune.force || prune::confirm("This will remove all stopped containers.")? {
+                    prune::containers(root, &mut out)?;
+                }
+                Ok(0)
+            }
+        },
+        Command::ImageManagement(command) => match command.short_form() {
+            ImageForm::Image(command) => run_image_command(root, command),
+            ImageForm::Inspect(a) => inspect::inspect(root, &a.names).map(|()| 0),
+            ImageForm::Prune(a) => {
+                let question = match a.all {
+                    true => {
+                        "This will remove all images without at least one container associated to them."
+                    }
+                    false => "This will remove all dangling images.",
+                };
+                if a.force || prune::confirm(question)? {
+                    prune::images(root, a.all, &mut out)?;
+                }
+                Ok(0)
+            }
+        },
         Command::Network(cmd) => run_network_command(root, cmd),
         Command::Image(command) => run_image_command(root, command),
     }

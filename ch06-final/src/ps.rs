@@ -67,7 +67,16 @@ pub fn status_text(record: &Record) -> String {
     let state = state(record);
     match state.status {
         Status::Created => "Created".to_string(),
-        Status::Running => format!("Up {}", since(record.started.as_deref().unwrap_or(""))),
+        Status::Running => {
+            let paused = match crate::pause::is_paused(record) {
+                true => " (Paused)",
+                false => "",
+            };
+            format!(
+                "Up {}{paused}",
+                since(record.started.as_deref().unwrap_or(""))
+            )
+        }
         // Docker's words: the last exit code, and how long ago it was.
         Status::Restarting => format!(
             "Restarting ({}) {}",

@@ -84,6 +84,9 @@ pub struct Runtime {
     /// namespace (records older than the flag have none: `--userns=host`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userns: Option<IdMap>,
+    /// `--init`: chapter 1's tiny init is the container's PID 1.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub init: bool,
     /// `--restart` (records older than the flag: `no`).
     #[serde(default, skip_serializing_if = "Policy::is_no")]
     pub restart: Policy,

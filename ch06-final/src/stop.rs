@@ -45,6 +45,8 @@ pub fn stop(store: &ContainerStore, record: &Record, grace: Duration) -> Result<
             return Ok(());
         };
         if let Some(process) = current.live_process() {
+            // A paused container could not answer SIGTERM, nor die of SIGKILL.
+            crate::pause::thaw(&current)?;
             terminate(process, grace)?;
         }
         let Some(supervisor) = current.supervisor.filter(|s| s.is_alive()) else {

@@ -37,7 +37,10 @@ fn commands_other_than_run_fail_with_one() {
     ] {
         let (code, _, err) = outcome(&env, args);
         assert_eq!(code, Some(1), "{args:?}: {err}");
-        assert!(err.contains("no such container: nothing"), "{args:?}: {err}");
+        assert!(
+            err.contains("no such container: nothing"),
+            "{args:?}: {err}"
+        );
     }
     let (code, out, err) = outcome(&env, &["inspect", "nothing"]);
     assert_eq!((code, out.trim()), (Some(1), "[]"), "{err}");
@@ -62,5 +65,8 @@ fn commands_other_than_run_fail_with_one() {
 
     // A bad flag is the command line's error: 125, for rm as for run.
     assert_eq!(outcome(&env, &["rm", "--no-such-flag", "up"]).0, Some(125));
-    assert_eq!(outcome(&env, &["run", "--no-such-flag", "busybox"]).0, Some(125));
+    assert_eq!(
+        outcome(&env, &["run", "--no-such-flag", "busybox"]).0,
+        Some(125)
+    );
 }

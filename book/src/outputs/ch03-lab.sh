@@ -51,7 +51,7 @@ ls /etc/lab
 # ANCHOR: bad-input
 ch03-overlayfs run alpine true; echo $?
 ch03-overlayfs run -v /tmp/lab/vol busybox true; echo $?
-ch03-overlayfs run -v /nope:/data busybox true; echo $?
+ch03-overlayfs run -v /etc/hostname/x:/data busybox true; echo $?
 ch03-overlayfs run busybox bash; echo $?
 ls $MYDOCKER_ROOT/containers
 # ANCHOR_END: bad-input
