@@ -79,6 +79,12 @@ fn a_foreground_run_is_logged_and_start_appends() {
     assert_eq!(streams(&out), ("out\n".into(), "err\n".into()));
     let logs = env.md(&["logs", "fg"]);
     assert_eq!(streams(&logs), ("out\n".into(), "err\n".into()));
+    // Where Docker keeps it, and inspect says so.
+    let inspect = env.inspect("fg");
+    let id = inspect["Id"].as_str().expect("an id");
+    let path = env.container_dir(id).join(format!("{id}-json.log"));
+    assert_eq!(inspect["LogPath"], path.display().to_string());
+    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
 
     assert_eq!(env.ok(&["start", "fg"]).trim(), "fg");
     env.wait_exited("fg");
