@@ -202,14 +202,26 @@ pub struct PsArgs {
     pub no_trunc: bool,
 }
 
-/// `logs [-f] [--tail N] CONTAINER`
+/// `logs [-f] [-t] [--since T] [--until T] [-n N] CONTAINER`
 #[derive(Args, Debug)]
 pub struct LogsArgs {
     /// Keep printing new output until the container exits
     #[arg(short = 'f', long)]
     pub follow: bool,
 
-    /// Only the last N lines of each stream ("all" for everything)
+    /// Show the time of each line (RFC 3339, nanoseconds, UTC)
+    #[arg(short = 't', long)]
+    pub timestamps: bool,
+
+    /// Only the lines written since TIME: RFC 3339 (2025-01-01T12:00:00Z), a Unix timestamp, or relative (10m, 1h30m)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Only the lines written before TIME (the same forms as --since)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Only the last N lines of the log ("all" for everything)
     #[arg(short = 'n', long, value_name = "N", default_value = "all")]
     pub tail: String,
 

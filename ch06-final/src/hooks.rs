@@ -3,24 +3,29 @@
 //! | hook            | moment  | what it does                                             |
 //! |-----------------|---------|----------------------------------------------------------|
 //! | [`ParentDeath`] | enter   | the container dies with the process that reaps it        |
-//! | [`Supervision`] | prepare | opens the logs of a detached one                         |
-//! |                 | enter   | points the container's stdout and stderr at the logs     |
+//! | [`Supervision`] | prepare | opens the log and the pipes to it                        |
+//! |                 | enter   | points the container's stdout and stderr at the pipes    |
+//! |                 | attach  | starts the log copier                                    |
+//! |                 | cleanup | ends the copier once the last bytes are logged           |
 //! |                 | finish  | `--rm`: removes the container once it has ended          |
 //! | [`Workdir`]     | enter   | creates a missing working directory, as Docker does      |
 //! | [`ExistingLayer`] | prepare, enter | `start`: the overlay over the layer that is already there |
 
 use std::fs::{File, OpenOptions};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use nix::unistd::Pid;
 
 use ch01_namespaces::lifecycle::{End, Hook, Stage};
 use ch01_namespaces::spec::Spec;
 use ch03_overlayfs::overlay::Overlay;
 use ch04_images::containers::ContainerStore;
 
+use crate::copier::{self, Copier, Source};
+use crate::logfile::{self, LogWriter, Stream};
 use crate::state::{Runtime, STDERR_LOG, STDOUT_LOG, SUPERVISOR_LOG};
 use ch04_images::containers::ProcessRef;
 
@@ -81,21 +86,34 @@ impl Hook for ParentDeath {
 // ANCHOR_END: parent_death
 
 // ANCHOR: supervision
-/// For a detached container, sends its output to two log files in its
-/// directory; removes a `--rm` container once it has ended.
+/// Sends the container's output to its log (and, in the foreground, to
+/// mydocker's own stdout and stderr too); removes a `--rm` container once
+/// it has ended.
 ///
-/// The container writes the logs itself: its stdout *is* `stdout.log`. No
-/// process copies bytes in between, so the supervisor stays small, nothing
-/// is lost if it dies, and `logs` can read while the container writes.
-/// The price: stdout and stderr are two files, and how their lines
-/// interleaved in time is not kept.
+/// Without `-t`, the container's stdout and stderr are two pipes, and the
+/// [copier](crate::copier) reads them. With `-t`, the container's output is
+/// its terminal, which chapter 1's relay copies to mydocker's stdout: that
+/// stdout becomes a pipe to the copier for as long as the container runs.
+/// Either way the copier sees each line as it is written, so the log keeps
+/// the order of the lines of both streams and the time of each.
 pub struct Supervision {
     root: PathBuf,
     store: ContainerStore,
     dir: PathBuf,
     runtime: Runtime,
-    stderr: Option<OwnedFd>,
-    stdout: Option<OwnedFd>,
+    wiring: Option<Wiring>,
+    copier: Option<Copier>,
+    running: Option<copier::Running>,
+}
+
+/// How the container's output reaches the copier.
+enum Wiring {
+    /// Without a terminal: the write ends of the two pipes, which the child
+    /// puts on its fd 1 and 2 (the parent closes its copies after `clone`).
+    Pipes { stdout: OwnedFd, stderr: OwnedFd },
+    /// With `-t`: mydocker's own stdout, put back on fd 1 once the
+    /// container is gone (which closes the pipe the relay wrote to).
+    Terminal { saved_stdout: OwnedFd },
 }
 
 impl Supervision {
@@ -107,14 +125,14 @@ impl Supervision {
             store,
             dir,
             runtime,
-            stderr: None,
-            stdout: None,
+            wiring: None,
+            copier: None,
+            running: None,
         }
     }
 }
 
-/// Opens `path` for appending, close-on-exec (only the copies `dup2`
-/// makes onto 1 and 2 survive `exec`).
+/// Opens `path` for appending, close-on-exec.
 fn open_log(path: &Path) -> Result<OwnedFd> {
     let file = OpenOptions::new()
         .create(true)
@@ -133,6 +151,21 @@ fn dup_onto(fd: &OwnedFd, target: i32, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// A close-on-exec copy of our own descriptor `fd` (0, 1 or 2).
+fn dup_own(fd: i32) -> std::io::Result<OwnedFd> {
+    let copy = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if copy < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: fcntl just returned this new descriptor to us alone.
+    Ok(unsafe { OwnedFd::from_raw_fd(copy) })
+}
+
+fn pipe(what: &str) -> Result<(OwnedFd, OwnedFd)> {
+    nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+        .with_context(|| format!("pipe2 for the container's {what}"))
+}
+
 impl Hook for Supervision {
     fn name(&self) -> &'static str {
         "supervision"
@@ -142,32 +175,92 @@ impl Hook for Supervision {
         Stage::Output
     }
 
-    fn prepare(&mut self, _spec: &mut Spec) -> Result<()> {
-        if !self.runtime.detached {
-            return Ok(());
+    /// Opens the log and the pipes; in the foreground, the copier shows
+    /// the output on copies of our own stdout and stderr as well.
+    fn prepare(&mut self, spec: &mut Spec) -> Result<()> {
+        let detached = self.runtime.detached;
+        if detached {
+            let own = open_log(&self.dir.join(SUPERVISOR_LOG))?;
+            dup_onto(&own, 2, "supervisor.log onto the supervisor's stderr")?;
         }
-        let stdout = open_log(&self.dir.join(STDOUT_LOG))?;
-        let stderr = open_log(&self.dir.join(STDERR_LOG))?;
-        // The supervisor's own stdout is the log too: with -t, the terminal
-        // relay writes what the container's terminal shows there.
-        dup_onto(&stdout, 1, "stdout.log onto the supervisor's stdout")?;
-        let own = open_log(&self.dir.join(SUPERVISOR_LOG))?;
-        dup_onto(&own, 2, "supervisor.log onto the supervisor's stderr")?;
-        self.stdout = Some(stdout);
-        self.stderr = Some(stderr);
+        // A container of an earlier mydocker: its old logs first.
+        let plain = [(STDOUT_LOG, Stream::Stdout), (STDERR_LOG, Stream::Stderr)];
+        logfile::adopt_plain_files(&self.dir, &spec.id, plain)?;
+        let log = LogWriter::open(&logfile::path(&self.dir, &spec.id))?;
+        let tee = |fd, what: &str| -> Result<Option<OwnedFd>> {
+            if detached {
+                return Ok(None);
+            }
+            match dup_own(fd) {
+                Ok(copy) => Ok(Some(copy)),
+                // A closed stdout (`>&-`) shows nothing, as it would have directly.
+                Err(e) if e.raw_os_error() == Some(libc::EBADF) => Ok(None),
+                Err(e) => Err(e).with_context(|| format!("dup {what}")),
+            }
+        };
+        let (sources, wiring) = if spec.tty {
+            let (read, write) = pipe("terminal")?;
+            let source = Source::new(read, Stream::Stdout, tee(1, "stdout")?);
+            let saved_stdout = dup_own(1).context("dup stdout")?;
+            // Nothing can fail after this: cleanup finds the wiring and
+            // puts our stdout back.
+            dup_onto(&write, 1, "the log pipe onto stdout")?;
+            (vec![source], Wiring::Terminal { saved_stdout })
+        } else {
+            let (out_r, out_w) = pipe("stdout")?;
+            let (err_r, err_w) = pipe("stderr")?;
+            let sources = vec![
+                Source::new(out_r, Stream::Stdout, tee(1, "stdout")?),
+                Source::new(err_r, Stream::Stderr, tee(2, "stderr")?),
+            ];
+            let wiring = Wiring::Pipes {
+                stdout: out_w,
+                stderr: err_w,
+            };
+            (sources, wiring)
+        };
+        self.wiring = Some(wiring);
+        self.copier = Some(Copier::new(sources, log));
         Ok(())
     }
 
-    fn enter(&self, spec: &Spec) -> Result<()> {
-        // With a terminal, stdout and stderr are the terminal (chapter 1).
-        if spec.tty {
-            return Ok(());
-        }
-        if let (Some(out), Some(err)) = (&self.stdout, &self.stderr) {
-            dup_onto(out, 1, "stdout.log onto stdout")?;
-            dup_onto(err, 2, "stderr.log onto stderr")?;
+    /// In the child: the pipes become its stdout and stderr. (With `-t`,
+    /// chapter 1 puts the terminal there after every hook.)
+    fn enter(&self, _spec: &Spec) -> Result<()> {
+        if let Some(Wiring::Pipes { stdout, stderr }) = &self.wiring {
+            dup_onto(stdout, 1, "the stdout pipe onto stdout")?;
+            dup_onto(stderr, 2, "the stderr pipe onto stderr")?;
         }
         Ok(())
+    }
+
+    /// After `clone`: only the child may hold the pipes' write ends, so
+    /// that they end when it does; then the copier starts.
+    fn attach(&mut self, _spec: &Spec, _pid: Pid) -> Result<()> {
+        if let Some(Wiring::Pipes { .. }) = self.wiring {
+            self.wiring = None;
+        }
+        if let Some(copier) = self.copier.take() {
+            self.running = Some(copier.spawn()?);
+        }
+        Ok(())
+    }
+
+    /// The container is gone: our stdout back (with `-t`), and the copier
+    /// ends once it has logged the last bytes.
+    fn cleanup(&mut self, _spec: &Spec) -> Result<()> {
+        let restored = match self.wiring.take() {
+            Some(Wiring::Terminal { saved_stdout }) => {
+                dup_onto(&saved_stdout, 1, "the saved stdout back onto stdout")
+            }
+            _ => Ok(()),
+        };
+        self.copier = None;
+        let finished = match self.running.take() {
+            Some(running) => running.finish(),
+            None => Ok(()),
+        };
+        restored.and(finished)
     }
 
     /// `--rm`: the container goes now; the record of its exit, written

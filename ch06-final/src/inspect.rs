@@ -13,8 +13,9 @@ use ch04_images::images::ImageStore;
 use ch05_network::Attachment;
 use ch05_network::state::Store;
 
+use crate::logfile;
 use crate::ps::state;
-use crate::state::{Runtime, STDERR_LOG, STDOUT_LOG};
+use crate::state::Runtime;
 
 // ANCHOR: inspect
 /// The JSON of every name, looked up as a container, then an image, then a
@@ -114,10 +115,7 @@ fn container(store: &ContainerStore, root: &Path, record: &Record) -> Result<Val
             "HostVeth": endpoint.as_ref().map(|e| e.host_veth.clone()),
         },
         "Supervisor": record.supervisor.filter(|s| s.is_alive()).map(|s| s.pid),
-        "LogPath": {
-            "Stdout": dir.join(STDOUT_LOG),
-            "Stderr": dir.join(STDERR_LOG),
-        },
+        "LogPath": logfile::path(&dir, &record.id),
         "GraphDriver": {
             "Name": "overlay",
             "UpperDir": dir.join("upper"),

@@ -8,7 +8,8 @@
 //! 1. [`supervisor`]: `run -d` forks a small supervisor that becomes the
 //!    container's parent, reaps it and cleans up after it.
 //! 2. [`hooks`]: this chapter's steps in the lifecycle: parent-death signal,
-//!    logs, `start` of an existing layer.
+//!    logs, `start` of an existing layer; the logs are written by the
+//!    [`copier`] into a [`logfile`] of JSON lines with [`timestamp`]s.
 //! 3. [`state`]: this chapter's part of the container's record (processes
 //!    are named by pid *and* start time, and held through chapter 4's
 //!    pidfds).
@@ -22,11 +23,13 @@
 
 pub mod cli;
 pub mod control;
+pub mod copier;
 pub mod env;
 pub mod exec;
 pub mod hooks;
 pub mod inspect;
 pub mod launch;
+pub mod logfile;
 pub mod logs;
 pub mod pause;
 pub mod prune;
@@ -36,3 +39,4 @@ pub mod state;
 pub mod stop;
 pub mod supervisor;
 pub mod system;
+pub mod timestamp;

@@ -95,7 +95,7 @@ fn dispatch(root: &Path, command: Command) -> Result<i32> {
         Command::Ps(a) => ps::ps(&store, a.all, a.quiet, a.no_trunc).map(|()| 0),
         Command::Logs(a) => {
             let record = store.find(&a.container)?;
-            logs::logs(&store, &record, a.tail.parse()?, a.follow).map(|()| 0)
+            logs::logs(&store, &record, &a).map(|()| 0)
         }
         Command::Exec(a) => {
             let record = store.find(&a.container)?;

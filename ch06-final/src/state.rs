@@ -3,8 +3,10 @@
 //! ```text
 //! <root>/containers/<id>/config.json     the record: chapter 4's fields, chapter 5's "network"
 //!                                        part and this chapter's "runtime" part
-//! <root>/containers/<id>/stdout.log      what a detached container printed on stdout
-//! <root>/containers/<id>/stderr.log      ... and on stderr
+//! <root>/containers/<id>/<id>-json.log   what the container printed, every line with its
+//!                                        stream and time (crate::logfile)
+//! <root>/containers/<id>/stdout.log      the same, of a container of an earlier mydocker:
+//! <root>/containers/<id>/stderr.log      two plain files (read by `logs`, no longer written)
 //! <root>/containers/<id>/supervisor.log  the supervisor's own warnings
 //! <root>/containers/<id>/etc/            hostname, hosts, resolv.conf (chapter 5)
 //! ```
@@ -26,9 +28,9 @@ use ch04_images::containers::Part;
 
 use crate::restart::Policy;
 
-/// The log of a detached container's standard output.
+/// The log of standard output of a container of an earlier mydocker.
 pub const STDOUT_LOG: &str = "stdout.log";
-/// The log of a detached container's standard error.
+/// The log of standard error of a container of an earlier mydocker.
 pub const STDERR_LOG: &str = "stderr.log";
 /// The supervisor's own messages.
 pub const SUPERVISOR_LOG: &str = "supervisor.log";
@@ -53,7 +55,7 @@ pub struct Runtime {
     pub interactive: bool,
     /// `--rm`.
     pub auto_remove: bool,
-    /// Started with `-d` (or by `start`): output goes to the logs.
+    /// Started with `-d` (or by `start`): its output goes to the log only, not to a terminal.
     pub detached: bool,
     /// `--cap-add`, as typed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
