@@ -234,15 +234,25 @@ pub fn parse_memory_swap(text: &str, memory: Option<u64>) -> Result<Option<Memor
 
 // ANCHOR: parse_cpus
 /// Turns `--cpus 1.5` into a quota: 150 000 µs of CPU time in every
-/// 100 000 µs period, which is one and a half CPUs' worth.
+/// 100 000 µs period, which is one and a half CPUs' worth. More CPUs than
+/// this machine lets us run on are refused, as Docker refuses them: such a
+/// quota could never be used up, so it would limit nothing.
 pub fn parse_cpus(text: &str) -> Result<u64> {
+    let online = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cpu_quota(text, online)
+}
+
+/// [`parse_cpus`] on a machine with `online` CPUs.
+pub fn cpu_quota(text: &str, online: usize) -> Result<u64> {
     let cpus: f64 = match text.trim().parse() {
         Ok(cpus) if f64::is_finite(cpus) && cpus > 0.0 => cpus,
         _ => bail!("invalid --cpus {text:?}: use a positive number of CPUs such as 0.5"),
     };
     let quota = (cpus * CPU_PERIOD_US as f64).round() as u64;
-    if quota < MIN_CPU_QUOTA_US {
-        bail!("--cpus {text} is too small: the minimum is 0.01");
+    if quota < MIN_CPU_QUOTA_US || cpus > online as f64 {
+        bail!(
+            "range of CPUs is from 0.01 to {online}.00, as there are only {online} CPUs available"
+        );
     }
     Ok(quota)
 }
@@ -373,10 +383,17 @@ mod tests {
 
     #[test]
     fn cpus_become_a_quota() {
-        assert_eq!(parse_cpus("1").unwrap(), 100_000);
-        assert_eq!(parse_cpus("0.2").unwrap(), 20_000);
-        assert_eq!(parse_cpus("1.5").unwrap(), 150_000);
-        assert_eq!(parse_cpus("0.01").unwrap(), 1_000);
+        assert_eq!(cpu_quota("1", 4).unwrap(), 100_000);
+        assert_eq!(cpu_quota("0.2", 4).unwrap(), 20_000);
+        assert_eq!(cpu_quota("1.5", 4).unwrap(), 150_000);
+        assert_eq!(cpu_quota("0.01", 4).unwrap(), 1_000);
+        assert_eq!(cpu_quota("2", 2).unwrap(), 200_000);
+        let err = cpu_quota("99", 2).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "range of CPUs is from 0.01 to 2.00, as there are only 2 CPUs available"
+        );
+        assert!(cpu_quota("0.001", 2).is_err());
         for bad in ["-1", "0", "abc", "inf", "NaN", "0.001"] {
             assert!(parse_cpus(bad).is_err(), "{bad:?} accepted");
         }
