@@ -86,6 +86,10 @@ pub struct RunArgs {
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
 
+    /// Run this program instead of the image's Entrypoint (and without its Cmd); "" for none
+    #[arg(long, value_name = "PROGRAM", allow_hyphen_values = true)]
+    pub entrypoint: Option<String>,
+
     /// The image and the command (default: the image's Cmd)
     #[command(flatten)]
     pub image: ImageArgs,

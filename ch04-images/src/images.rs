@@ -74,6 +74,19 @@ impl Image {
         }
         cmd
     }
+
+    /// [`Image::command`] with `--entrypoint`: the program replaces the
+    /// image's Entrypoint, and the image's Cmd (its arguments for the old
+    /// entrypoint) goes too, as in Docker; `""` means no entrypoint.
+    pub fn command_with(&self, user: &[String], entrypoint: Option<&str>) -> Vec<String> {
+        match entrypoint {
+            None => self.command(user),
+            Some("") => user.to_vec(),
+            Some(program) => std::iter::once(program.to_string())
+                .chain(user.iter().cloned())
+                .collect(),
+        }
+    }
 }
 
 /// The image store under one data root.

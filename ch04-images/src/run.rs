@@ -62,7 +62,7 @@ impl Plan {
         let images = ImageStore::new(root);
         let image_lock = images.lock()?;
         let image = resolve_for_run(&images, &args.image.image)?;
-        let command = image.command(&args.image.command);
+        let command = image.command_with(&args.image.command, args.entrypoint.as_deref());
         if command.is_empty() {
             bail!(
                 "no command specified: image {} has no default command (Cmd)",

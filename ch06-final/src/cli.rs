@@ -134,6 +134,22 @@ pub struct RunArgs {
     )]
     pub restart: String,
 
+    /// The signal `stop` sends first (default TERM)
+    #[arg(long = "stop-signal", value_name = "SIGNAL")]
+    pub stop_signal: Option<String>,
+
+    /// Seconds `stop` waits before SIGKILL (default 10)
+    #[arg(long = "stop-timeout", value_name = "SECONDS")]
+    pub stop_timeout: Option<u64>,
+
+    /// Write the container's id into FILE (which must not exist)
+    #[arg(long = "cidfile", value_name = "FILE")]
+    pub cidfile: Option<PathBuf>,
+
+    /// A label KEY=VALUE in the container's record; repeatable
+    #[arg(short = 'l', long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+
     /// Environment and working directory (this chapter)
     #[command(flatten)]
     pub env: EnvArgs,
@@ -159,15 +175,10 @@ pub struct StartArgs {
 /// `stop [-t N] CONTAINER...`
 #[derive(Args, Debug)]
 pub struct StopArgs {
-    /// Seconds to wait after SIGTERM before SIGKILL
-    #[arg(
-        short = 't',
-        long = "time",
-        alias = "timeout",
-        default_value_t = 10,
-        value_name = "SECONDS"
-    )]
-    pub time: u64,
+    /// Seconds to wait after the stop signal before SIGKILL (default: the
+    /// container's --stop-timeout, or 10)
+    #[arg(short = 't', long = "time", alias = "timeout", value_name = "SECONDS")]
+    pub time: Option<u64>,
 
     /// Containers (names or ids)
     #[arg(required = true, value_name = "CONTAINER")]
@@ -539,9 +550,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert!(
-            matches!(parse("mydocker stop -t 1 a b").command, Command::Stop(s) if s.time == 1 && s.containers.len() == 2)
+            matches!(parse("mydocker stop -t 1 a b").command, Command::Stop(s) if s.time == Some(1) && s.containers.len() == 2)
         );
-        assert!(matches!(parse("mydocker stop a").command, Command::Stop(s) if s.time == 10));
+        assert!(matches!(parse("mydocker stop a").command, Command::Stop(s) if s.time.is_none()));
         assert!(
             matches!(parse("mydocker logs -f --tail 5 a").command, Command::Logs(l) if l.follow && l.tail == "5")
         );

@@ -262,6 +262,18 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
     if let Some(name) = &args.run.name {
         ch04_images::containers::validate_name(name)?;
     }
+    let labels = labels(&args.labels)?;
+    if let Some(signal) = &args.stop_signal {
+        crate::control::parse_signal(signal)?;
+    }
+    if let Some(file) = &args.cidfile {
+        if file.exists() {
+            bail!(
+                "container ID file found, make sure the other container isn't running or delete {}",
+                file.display()
+            );
+        }
+    }
     let restart: Policy = args.restart.parse()?;
     if !restart.is_no() && args.auto_remove {
         bail!("conflicting options: --restart and --rm");
@@ -310,6 +322,9 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
             },
             userns: spec.userns,
             init: spec.init,
+            stop_signal: args.stop_signal.clone(),
+            stop_timeout: args.stop_timeout,
+            labels,
             restart,
             restart_count: 0,
         };
@@ -325,9 +340,20 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
     };
     let detached = args.detach;
     let root = root.to_path_buf();
+    let cidfile = args.cidfile.clone();
     let work = move |reporter: &mut Reporter| -> Result<i32> {
         let launch = prepare(&root)?;
-        run_to_end(&root, launch, reporter)
+        // `--cidfile`: the id is known now; the file goes again if the
+        // container does not start, so nothing names a container that
+        // never was.
+        if let Some(file) = &cidfile {
+            write_cidfile(file, &launch.spec.id)?;
+        }
+        let ended = run_to_end(&root, launch, reporter);
+        if let (Err(_), Some(file)) = (&ended, &cidfile) {
+            let _ = std::fs::remove_file(file);
+        }
+        ended
     };
     if detached {
         let id = detach(work)?;
@@ -336,6 +362,31 @@ pub fn run(root: &Path, args: RunArgs) -> Result<i32> {
     } else {
         work(&mut Reporter::none())
     }
+}
+
+/// `--label KEY=VALUE` (or `KEY`, an empty value) as a map.
+fn labels(texts: &[String]) -> Result<std::collections::BTreeMap<String, String>> {
+    texts
+        .iter()
+        .map(|text| match text.split_once('=') {
+            Some(("", _)) => bail!("invalid label {text:?}: the key is empty"),
+            Some((key, value)) => Ok((key.to_string(), value.to_string())),
+            None if text.is_empty() => bail!("invalid label \"\": the key is empty"),
+            None => Ok((text.clone(), String::new())),
+        })
+        .collect()
+}
+
+/// Writes the container's id into `file`, which must not exist yet.
+fn write_cidfile(file: &Path, id: &str) -> Result<()> {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(file)
+        .with_context(|| format!("create the container ID file {}", file.display()))?;
+    f.write_all(id.as_bytes())
+        .with_context(|| format!("write {}", file.display()))
 }
 
 // ANCHOR: start

@@ -2,7 +2,6 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::Result;
 
@@ -38,11 +37,11 @@ fn dispatch(root: &Path, command: Command) -> Result<i32> {
         Command::Start(a) => each(&a.containers, |c| launch::start(root, c).map(|()| true)),
         Command::Stop(a) => each(&a.containers, |c| {
             let record = store.find(c)?;
-            stop::stop(&store, &record, Duration::from_secs(a.time)).map(|()| true)
+            stop::stop(&store, &record, a.time).map(|()| true)
         }),
         Command::Restart(a) => each(&a.containers, |c| {
             let record = store.find(c)?;
-            stop::stop(&store, &record, Duration::from_secs(a.time))?;
+            stop::stop(&store, &record, a.time)?;
             launch::start(root, c).map(|()| true)
         }),
         Command::Rm(a) => {

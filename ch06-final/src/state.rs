@@ -84,6 +84,15 @@ pub struct Runtime {
     /// namespace (records older than the flag have none: `--userns=host`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userns: Option<IdMap>,
+    /// `--stop-signal`, as typed (`None`: SIGTERM).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
+    /// `--stop-timeout` in seconds (`None`: 10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_timeout: Option<u64>,
+    /// `--label KEY=VALUE`s.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub labels: std::collections::BTreeMap<String, String>,
     /// `--init`: chapter 1's tiny init is the container's PID 1.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub init: bool,

@@ -16,6 +16,23 @@ use nix::sys::signal::Signal;
 use ch04_images::containers::{ContainerStore, ProcessRef, Record};
 use ch04_images::pidfd::{PidFd, wait_gone};
 
+/// Docker's grace period when neither `stop -t` nor `--stop-timeout` says.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+/// What `stop` sends and how long it waits for `record`'s container: its
+/// `--stop-signal` and `--stop-timeout`, unless `stop -t` says otherwise.
+pub fn settings(record: &Record, time: Option<u64>) -> Result<(Signal, Duration)> {
+    let runtime = record.part::<crate::state::Runtime>()?;
+    let signal = match runtime.as_ref().and_then(|r| r.stop_signal.as_deref()) {
+        Some(name) => crate::control::parse_signal(name)?,
+        None => Signal::SIGTERM,
+    };
+    let grace = time
+        .or(runtime.and_then(|r| r.stop_timeout))
+        .map_or(DEFAULT_GRACE, Duration::from_secs);
+    Ok((signal, grace))
+}
+
 /// How long `stop` waits, beyond the grace period, for the supervisor to
 /// record the exit and release what the container held.
 const SUPERVISOR_PATIENCE: Duration = Duration::from_secs(10);
@@ -30,7 +47,8 @@ const SUPERVISOR_PATIENCE: Duration = Duration::from_secs(10);
 /// flag, ends its wait and exits. And should the supervisor have restarted
 /// it just before seeing the flag, the new process is stopped too: we go
 /// on until the supervisor is gone.
-pub fn stop(store: &ContainerStore, record: &Record, grace: Duration) -> Result<()> {
+pub fn stop(store: &ContainerStore, record: &Record, time: Option<u64>) -> Result<()> {
+    let (signal, grace) = settings(record, time)?;
     let supervised = record.supervisor.is_some_and(|s| s.is_alive());
     if !supervised && record.live_process().is_none() {
         return Ok(()); // not running: nothing to do, as in Docker
@@ -47,7 +65,7 @@ pub fn stop(store: &ContainerStore, record: &Record, grace: Duration) -> Result<
         if let Some(process) = current.live_process() {
             // A paused container could not answer SIGTERM, nor die of SIGKILL.
             crate::pause::thaw(&current)?;
-            terminate(process, grace)?;
+            terminate(process, signal, grace)?;
         }
         let Some(supervisor) = current.supervisor.filter(|s| s.is_alive()) else {
             return Ok(());
@@ -63,12 +81,13 @@ pub fn stop(store: &ContainerStore, record: &Record, grace: Duration) -> Result<
     }
 }
 
-/// SIGTERM to `process`, SIGKILL if it is still there after `grace`.
-fn terminate(process: ProcessRef, grace: Duration) -> Result<()> {
+/// `signal` (SIGTERM, or the container's `--stop-signal`) to `process`,
+/// SIGKILL if it is still there after `grace`.
+fn terminate(process: ProcessRef, signal: Signal, grace: Duration) -> Result<()> {
     let Some(pidfd) = PidFd::open(process)? else {
         return Ok(());
     };
-    pidfd.signal(Signal::SIGTERM)?;
+    pidfd.signal(signal)?;
     if !pidfd.wait_exit(Some(grace))? {
         pidfd.signal(Signal::SIGKILL)?;
         pidfd.wait_exit(None)?;

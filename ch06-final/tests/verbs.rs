@@ -315,3 +315,94 @@ fn tables_and_reports_have_dockers_shape() {
     assert!(stderr(&out).contains("Are you sure you want to continue? [y/N]"));
     assert_eq!(env.ids().len(), 1);
 }
+
+/// `--stop-signal`, `--stop-timeout`, `--cidfile`, `--label` and
+/// `--entrypoint`, as Docker takes them.
+#[test]
+fn run_flags_for_stopping_naming_and_entrypoints() {
+    if !testkit::require_root("run_flags_for_stopping_naming_and_entrypoints") {
+        return;
+    }
+    let env = Env::new();
+    // A shell that traps only USR1: `stop` must send USR1, not TERM.
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "sig",
+        "--stop-signal",
+        "USR1",
+        "--stop-timeout",
+        "30",
+        "busybox",
+        "sh",
+        "-c",
+        "trap 'exit 21' USR1; while true; do sleep 0.1; done",
+    ]);
+    env.wait_handles("sig", 10);
+    env.ok(&["stop", "sig"]);
+    assert_eq!(env.state("sig"), ("exited".to_string(), 21));
+    // --stop-timeout 0: a plain sleep (which ignores TERM as PID 1) is
+    // killed at once, 137.
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "quick",
+        "--stop-timeout",
+        "0",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    env.ok(&["stop", "quick"]);
+    assert_eq!(env.state("quick"), ("exited".to_string(), 137));
+    assert_eq!(
+        outcome(&env, &["run", "--stop-signal", "NOPE", "busybox", "true"]).0,
+        Some(125)
+    );
+
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let cidfile = dir.path().join("cid");
+    let cid = cidfile.to_str().expect("utf-8 path");
+    let id = env.ok(&[
+        "run",
+        "-d",
+        "--cidfile",
+        cid,
+        "-l",
+        "tier=web",
+        "--label",
+        "solo",
+        "busybox",
+        "sleep",
+        "300",
+    ]);
+    assert_eq!(std::fs::read_to_string(&cidfile).unwrap(), id.trim());
+    let (code, _, err) = outcome(&env, &["run", "--cidfile", cid, "busybox", "true"]);
+    assert_eq!(code, Some(125), "an existing cidfile: {err}");
+    assert!(err.contains("container ID file found"), "{err}");
+    let record = std::fs::read_to_string(env.container_dir(id.trim()).join("config.json")).unwrap();
+    assert!(
+        record.contains("\"tier\":\"web\"") || record.contains("\"tier\": \"web\""),
+        "{record}"
+    );
+
+    // --entrypoint replaces the image's (busybox has none) and its Cmd.
+    assert_eq!(
+        env.ok(&[
+            "run",
+            "--rm",
+            "--entrypoint",
+            "echo",
+            "busybox",
+            "from",
+            "entrypoint"
+        ]),
+        "from entrypoint\n"
+    );
+    assert_eq!(
+        env.ok(&["run", "--rm", "--entrypoint", "", "busybox", "echo", "none"]),
+        "none\n"
+    );
+}
