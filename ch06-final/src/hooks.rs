@@ -91,7 +91,7 @@ impl Hook for ParentDeath {
 /// it has ended.
 ///
 /// Without `-t`, the container's stdout and stderr are two pipes, and the
-/// [copier](crate::copier) reads them. With `-t`, the container's output is
+/// [copier] reads them. With `-t`, the container's output is
 /// its terminal, which chapter 1's relay copies to mydocker's stdout: that
 /// stdout becomes a pipe to the copier for as long as the container runs.
 /// Either way the copier sees each line as it is written, so the log keeps
