@@ -24,6 +24,7 @@
 pub mod cli;
 pub mod control;
 pub mod copier;
+pub mod diff;
 pub mod env;
 pub mod exec;
 pub mod hooks;
@@ -40,3 +41,4 @@ pub mod stop;
 pub mod supervisor;
 pub mod system;
 pub mod timestamp;
+pub mod top;
