@@ -24,6 +24,7 @@
 pub mod cli;
 pub mod control;
 pub mod copier;
+pub mod cp;
 pub mod diff;
 pub mod env;
 pub mod exec;

@@ -12,7 +12,9 @@ use ch04_images::commands::run_image_command;
 use ch04_images::containers::{ContainerStore, NoSuchContainer};
 use ch05_network::cli::run_network_command;
 use ch06_final::cli::{Cli, Command, ImageForm, SystemCommand};
-use ch06_final::{control, diff, exec, inspect, launch, logs, pause, prune, ps, stop, system, top};
+use ch06_final::{
+    control, cp, diff, exec, inspect, launch, logs, pause, prune, ps, stop, system, top,
+};
 
 // ANCHOR: main
 fn main() -> ExitCode {
@@ -73,7 +75,7 @@ fn dispatch(root: &Path, command: Command) -> Result<i32> {
         Command::Pause(a) => each(&a.containers, |c| pause::pause(&store, c).map(|()| true)),
         Command::Unpause(a) => each(&a.containers, |c| pause::unpause(&store, c).map(|()| true)),
         Command::Diff(a) => diff::diff(root, &store, &a.container, &mut out).map(|()| 0),
-        Command::Cp(_) => anyhow::bail!("cp: not built yet"),
+        Command::Cp(a) => cp::cp(root, &store, &a.source, &a.dest).map(|()| 0),
         Command::Top(a) => top::top(&store, &a.container, &a.ps_options, &mut out).map(|()| 0),
         Command::Stats(_) => anyhow::bail!("stats: not built yet"),
         Command::Volume(cmd) => {
