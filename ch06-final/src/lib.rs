@@ -38,6 +38,7 @@ pub mod prune;
 pub mod ps;
 pub mod restart;
 pub mod state;
+pub mod stats;
 pub mod stop;
 pub mod supervisor;
 pub mod system;

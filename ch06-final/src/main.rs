@@ -13,7 +13,7 @@ use ch04_images::containers::{ContainerStore, NoSuchContainer};
 use ch05_network::cli::run_network_command;
 use ch06_final::cli::{Cli, Command, ImageForm, SystemCommand};
 use ch06_final::{
-    control, cp, diff, exec, inspect, launch, logs, pause, prune, ps, stop, system, top,
+    control, cp, diff, exec, inspect, launch, logs, pause, prune, ps, stats, stop, system, top,
 };
 
 // ANCHOR: main
@@ -77,7 +77,7 @@ fn dispatch(root: &Path, command: Command) -> Result<i32> {
         Command::Diff(a) => diff::diff(root, &store, &a.container, &mut out).map(|()| 0),
         Command::Cp(a) => cp::cp(root, &store, &a.source, &a.dest).map(|()| 0),
         Command::Top(a) => top::top(&store, &a.container, &a.ps_options, &mut out).map(|()| 0),
-        Command::Stats(_) => anyhow::bail!("stats: not built yet"),
+        Command::Stats(a) => stats::stats(&store, &a.containers, a.no_stream, &mut out).map(|()| 0),
         Command::Volume(cmd) => {
             // The kept containers that mount a volume: `volume rm` refuses it.
             let users = |name: &str| -> Result<Vec<String>> {
