@@ -219,24 +219,25 @@ fn copy_out(fs: BorrowedFd<'_>, path: &str, to: &Path) -> Result<()> {
 /// Copies the entry `name` of the container's directory `dir` to the host
 /// path `dest`, never following a symlink of the container.
 fn copy_entry_out(dir: BorrowedFd<'_>, name: &OsStr, dest: &Path) -> Result<()> {
-    let stat = lstat_at(dir, name).with_context(|| format!("lstat {}", name.display()))?;
+    let stat = lstat_at(dir, name).with_context(|| format!("lstat {}", name.to_string_lossy()))?;
     let mode = Permissions::from_mode(stat.st_mode & 0o7777);
     match kind(&stat) {
         SFlag::S_IFLNK => {
             let target = nix::fcntl::readlinkat(dir, name)
-                .with_context(|| format!("readlink {}", name.display()))?;
+                .with_context(|| format!("readlink {}", name.to_string_lossy()))?;
             remove_non_dir(dest)?;
             std::os::unix::fs::symlink(&target, dest)
                 .with_context(|| format!("symlink {}", dest.display()))
         }
         SFlag::S_IFREG => {
             let fd = openat(dir, name, nofollow(OFlag::O_RDONLY), Mode::empty())
-                .with_context(|| format!("open {}", name.display()))?;
+                .with_context(|| format!("open {}", name.to_string_lossy()))?;
             remove_non_dir(dest)?;
             let mut out =
                 File::create(dest).with_context(|| format!("create {}", dest.display()))?;
-            std::io::copy(&mut File::from(fd), &mut out)
-                .with_context(|| format!("copy {} to {}", name.display(), dest.display()))?;
+            std::io::copy(&mut File::from(fd), &mut out).with_context(|| {
+                format!("copy {} to {}", name.to_string_lossy(), dest.display())
+            })?;
             out.set_permissions(mode)
                 .with_context(|| format!("chmod {}", dest.display()))
         }
@@ -264,7 +265,7 @@ fn copy_dir_out(dir: BorrowedFd<'_>, name: &OsStr, dest: &Path) -> Result<()> {
         nofollow(OFlag::O_RDONLY | OFlag::O_DIRECTORY),
         Mode::empty(),
     )
-    .with_context(|| format!("open {}", name.display()))?;
+    .with_context(|| format!("open {}", name.to_string_lossy()))?;
     for entry in entries(&fd)? {
         copy_entry_out(fd.as_fd(), &entry, &dest.join(&entry))?;
     }
@@ -318,32 +319,32 @@ fn copy_entry_in(from: &Path, dir: BorrowedFd<'_>, name: &OsStr) -> Result<()> {
             std::fs::read_link(from).with_context(|| format!("readlink {}", from.display()))?;
         unlink_non_dir(dir, name)?;
         symlinkat(target.as_path(), dir, name)
-            .with_context(|| format!("symlink {}", name.display()))
+            .with_context(|| format!("symlink {}", name.to_string_lossy()))
     } else if kind.is_file() {
         let mut input = File::open(from).with_context(|| format!("open {}", from.display()))?;
         unlink_non_dir(dir, name)?;
         let flags = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL;
         let fd = openat(dir, name, nofollow(flags), Mode::from_bits_truncate(0o600))
-            .with_context(|| format!("create {} in the container", name.display()))?;
+            .with_context(|| format!("create {} in the container", name.to_string_lossy()))?;
         let mut out = File::from(fd);
         std::io::copy(&mut input, &mut out)
             .with_context(|| format!("copy {} into the container", from.display()))?;
-        fchmod(out.as_fd(), mode).with_context(|| format!("chmod {}", name.display()))
+        fchmod(out.as_fd(), mode).with_context(|| format!("chmod {}", name.to_string_lossy()))
     } else if kind.is_dir() {
         match mkdirat(dir, name, Mode::from_bits_truncate(0o700)) {
             Ok(()) | Err(Errno::EEXIST) => {}
             Err(err) => {
                 return Err(err)
-                    .with_context(|| format!("mkdir {} in the container", name.display()));
+                    .with_context(|| format!("mkdir {} in the container", name.to_string_lossy()));
             }
         }
         // O_NOFOLLOW: if `name` is a symlink, this fails (ELOOP) instead
         // of leading out of the container.
         let flags = nofollow(OFlag::O_RDONLY | OFlag::O_DIRECTORY);
         let sub = openat(dir, name, flags, Mode::empty())
-            .with_context(|| format!("open {} in the container", name.display()))?;
+            .with_context(|| format!("open {} in the container", name.to_string_lossy()))?;
         copy_dir_in(from, sub.as_fd())?;
-        fchmod(sub.as_fd(), mode).with_context(|| format!("chmod {}", name.display()))
+        fchmod(sub.as_fd(), mode).with_context(|| format!("chmod {}", name.to_string_lossy()))
     } else {
         // Devices, fifos and sockets are not copied.
         Ok(())
@@ -416,7 +417,7 @@ fn unlink_non_dir(dir: BorrowedFd<'_>, name: &OsStr) -> Result<()> {
     match lstat_at(dir, name) {
         Ok(stat) if kind(&stat) != SFlag::S_IFDIR => {
             unlinkat(dir, name, UnlinkatFlags::NoRemoveDir)
-                .with_context(|| format!("remove {} in the container", name.display()))
+                .with_context(|| format!("remove {} in the container", name.to_string_lossy()))
         }
         _ => Ok(()),
     }
