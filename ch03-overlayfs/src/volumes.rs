@@ -592,6 +592,23 @@ mod tests {
     use super::*;
     use crate::syscall::Recorder;
 
+    #[test]
+    fn open_in_rootfs_reads_every_symlink_inside_the_root() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir(root.join("etc")).unwrap();
+        std::fs::write(root.join("etc/passwd"), "inside").unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("abs")).unwrap();
+        std::os::unix::fs::symlink("../../../../etc", root.join("rel")).unwrap();
+        let dir =
+            nix::fcntl::open(root, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
+        for path in ["/abs/passwd", "rel/passwd", "/../../etc/passwd"] {
+            let fd = open_in_rootfs(dir.as_fd(), Path::new(path), OFlag::O_RDONLY).unwrap();
+            let text = std::io::read_to_string(std::fs::File::from(fd)).unwrap();
+            assert_eq!(text, "inside", "{path}");
+        }
+    }
+
     fn v(source: &str, target: &str, readonly: bool) -> Volume {
         Volume {
             source: source.into(),
