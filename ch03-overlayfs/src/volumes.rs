@@ -352,7 +352,7 @@ fn copy_owner_and_mode(src: &Path, dst: &Path) -> Result<()> {
 /// The normal components of `path` after removing `.` and applying `..`
 /// lexically (as Go's `filepath.Clean` does, and so Docker): `/a/../b` is
 /// `["b"]`, and `/..` is `[]`.
-fn clean_components(path: &Path) -> Vec<OsString> {
+pub fn clean_components(path: &Path) -> Vec<OsString> {
     let mut parts = Vec::new();
     for component in path.components() {
         match component {
@@ -404,6 +404,19 @@ fn in_root(flags: OFlag) -> OpenHow {
     OpenHow::new()
         .flags(flags | OFlag::O_CLOEXEC)
         .resolve(ResolveFlag::RESOLVE_IN_ROOT | ResolveFlag::RESOLVE_NO_MAGICLINKS)
+}
+
+/// Opens `path` inside the directory `root` as if `root` were `/`: every
+/// symlink on the way, absolute or full of `..`, is resolved inside it
+/// (`openat2` with `RESOLVE_IN_ROOT`; `/proc` magic links are refused).
+/// `flags` are the open flags (`O_CLOEXEC` is added). What `cp` uses to
+/// reach a path in a container without ever leaving it.
+pub fn open_in_rootfs(root: BorrowedFd<'_>, path: &Path, flags: OFlag) -> nix::Result<OwnedFd> {
+    let rel: PathBuf = clean_components(path).iter().collect();
+    match rel.as_os_str().is_empty() {
+        true => openat2_retrying(root, ".", in_root(flags)),
+        false => openat2_retrying(root, &rel, in_root(flags)),
+    }
 }
 
 // ANCHOR: bind_into_rootfs
@@ -578,6 +591,23 @@ fn make_readonly(sys: &dyn Syscall, root: BorrowedFd<'_>, parts: &[OsString]) ->
 mod tests {
     use super::*;
     use crate::syscall::Recorder;
+
+    #[test]
+    fn open_in_rootfs_reads_every_symlink_inside_the_root() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        std::fs::create_dir(root.join("etc")).unwrap();
+        std::fs::write(root.join("etc/passwd"), "inside").unwrap();
+        std::os::unix::fs::symlink("/etc", root.join("abs")).unwrap();
+        std::os::unix::fs::symlink("../../../../etc", root.join("rel")).unwrap();
+        let dir =
+            nix::fcntl::open(root, OFlag::O_PATH | OFlag::O_DIRECTORY, Mode::empty()).unwrap();
+        for path in ["/abs/passwd", "rel/passwd", "/../../etc/passwd"] {
+            let fd = open_in_rootfs(dir.as_fd(), Path::new(path), OFlag::O_RDONLY).unwrap();
+            let text = std::io::read_to_string(std::fs::File::from(fd)).unwrap();
+            assert_eq!(text, "inside", "{path}");
+        }
+    }
 
     fn v(source: &str, target: &str, readonly: bool) -> Volume {
         Volume {

@@ -68,6 +68,14 @@ pub enum Command {
     Pause(ContainersArgs),
     /// Thaw paused containers
     Unpause(ContainersArgs),
+    /// Show the files a container added, changed or deleted
+    Diff(DiffArgs),
+    /// Copy files between a container and the host
+    Cp(CpArgs),
+    /// Show the processes of a running container
+    Top(TopArgs),
+    /// Show running containers' resource usage
+    Stats(StatsArgs),
     /// Manage named volumes (chapter 3)
     #[command(subcommand)]
     Volume(VolumeCommand),
@@ -370,6 +378,14 @@ pub enum ContainerCommand {
     Pause(ContainersArgs),
     /// Thaw paused containers
     Unpause(ContainersArgs),
+    /// Show the files a container added, changed or deleted
+    Diff(DiffArgs),
+    /// Copy files between a container and the host
+    Cp(CpArgs),
+    /// Show the processes of a running container
+    Top(TopArgs),
+    /// Show running containers' resource usage
+    Stats(StatsArgs),
     /// Remove every stopped container
     Prune(PruneArgs),
 }
@@ -393,6 +409,10 @@ impl ContainerCommand {
             ContainerCommand::Port(a) => Command::Port(a),
             ContainerCommand::Pause(a) => Command::Pause(a),
             ContainerCommand::Unpause(a) => Command::Unpause(a),
+            ContainerCommand::Diff(a) => Command::Diff(a),
+            ContainerCommand::Cp(a) => Command::Cp(a),
+            ContainerCommand::Top(a) => Command::Top(a),
+            ContainerCommand::Stats(a) => Command::Stats(a),
             ContainerCommand::Prune(a) => return Err(a),
         })
     }
@@ -468,6 +488,51 @@ pub struct InspectArgs {
     /// Containers, images or networks
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,
+}
+
+/// `diff CONTAINER`
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The container (name or id)
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+}
+
+/// `cp CONTAINER:SRC DEST` or `cp SRC CONTAINER:DEST`
+#[derive(Args, Debug)]
+pub struct CpArgs {
+    /// What to copy: a host path, or CONTAINER:PATH
+    #[arg(value_name = "SRC")]
+    pub source: String,
+    /// Where to: a host path, or CONTAINER:PATH
+    #[arg(value_name = "DEST")]
+    pub dest: String,
+}
+
+/// `top CONTAINER [ps OPTIONS]`
+#[derive(Args, Debug)]
+pub struct TopArgs {
+    /// The container (name or id)
+    #[arg(value_name = "CONTAINER")]
+    pub container: String,
+    /// Options for the host's ps (default -ef)
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "PS_OPTIONS"
+    )]
+    pub ps_options: Vec<String>,
+}
+
+/// `stats [--no-stream] [CONTAINER...]`
+#[derive(Args, Debug)]
+pub struct StatsArgs {
+    /// Print one table and exit (default: refresh every second)
+    #[arg(long = "no-stream")]
+    pub no_stream: bool,
+    /// Containers (names or ids; default: every running one)
+    #[arg(value_name = "CONTAINER")]
+    pub containers: Vec<String>,
 }
 
 #[cfg(test)]

@@ -24,6 +24,8 @@
 pub mod cli;
 pub mod control;
 pub mod copier;
+pub mod cp;
+pub mod diff;
 pub mod env;
 pub mod exec;
 pub mod hooks;
@@ -36,7 +38,9 @@ pub mod prune;
 pub mod ps;
 pub mod restart;
 pub mod state;
+pub mod stats;
 pub mod stop;
 pub mod supervisor;
 pub mod system;
 pub mod timestamp;
+pub mod top;

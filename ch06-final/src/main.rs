@@ -11,7 +11,9 @@ use ch04_images::commands::run_image_command;
 use ch04_images::containers::{ContainerStore, NoSuchContainer};
 use ch05_network::cli::run_network_command;
 use ch06_final::cli::{Cli, Command, ImageForm, SystemCommand};
-use ch06_final::{control, exec, inspect, launch, logs, pause, prune, ps, stop, system};
+use ch06_final::{
+    control, cp, diff, exec, inspect, launch, logs, pause, prune, ps, stats, stop, system, top,
+};
 
 // ANCHOR: main
 fn main() -> ExitCode {
@@ -71,6 +73,10 @@ fn dispatch(root: &Path, command: Command) -> Result<i32> {
         }
         Command::Pause(a) => each(&a.containers, |c| pause::pause(&store, c).map(|()| true)),
         Command::Unpause(a) => each(&a.containers, |c| pause::unpause(&store, c).map(|()| true)),
+        Command::Diff(a) => diff::diff(root, &store, &a.container, &mut out).map(|()| 0),
+        Command::Cp(a) => cp::cp(root, &store, &a.source, &a.dest).map(|()| 0),
+        Command::Top(a) => top::top(&store, &a.container, &a.ps_options, &mut out).map(|()| 0),
+        Command::Stats(a) => stats::stats(&store, &a.containers, a.no_stream, &mut out).map(|()| 0),
         Command::Volume(cmd) => {
             // The kept containers that mount a volume: `volume rm` refuses it.
             let users = |name: &str| -> Result<Vec<String>> {
