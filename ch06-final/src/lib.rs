@@ -39,4 +39,5 @@ pub mod state;
 pub mod stop;
 pub mod supervisor;
 pub mod system;
+pub mod template;
 pub mod timestamp;
