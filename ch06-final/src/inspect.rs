@@ -288,3 +288,63 @@ fn network(root: &Path, name: &str) -> Result<Option<Value>> {
         "Containers": endpoints,
     })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_are_keyed_by_container_port_and_protocol() {
+        let ports: Vec<PortMapping> = ["8888:80", "198.51.100.2:53:53/udp", "8080:80"]
+            .iter()
+            .map(|p| p.parse().unwrap())
+            .collect();
+        assert_eq!(
+            port_bindings(&ports, ""),
+            json!({
+                "80/tcp": [{"HostIp": "", "HostPort": "8888"}, {"HostIp": "", "HostPort": "8080"}],
+                "53/udp": [{"HostIp": "198.51.100.2", "HostPort": "53"}],
+            })
+        );
+        assert_eq!(
+            port_bindings(&ports[..1], "0.0.0.0")["80/tcp"][0]["HostIp"],
+            "0.0.0.0"
+        );
+    }
+
+    #[test]
+    fn mounts_say_bind_or_volume() {
+        let record: Record = serde_json::from_value(json!({
+            "id": "a".repeat(64), "name": "m", "image": "busybox",
+            "image_id": format!("sha256:{}", "0".repeat(64)), "command": ["true"],
+            "created": "2024-01-01T00:00:00Z", "status": "created",
+            "mounts": [
+                {"source": "/srv", "destination": "/data", "readonly": true},
+                {"source": "/v/db/_data", "name": "db", "destination": "/db"},
+            ],
+        }))
+        .unwrap();
+        insta::assert_snapshot!(serde_json::to_string_pretty(&mounts(&record)).unwrap(), @r#"
+        [
+          {
+            "Destination": "/data",
+            "Mode": "ro",
+            "Propagation": "rprivate",
+            "RW": false,
+            "Source": "/srv",
+            "Type": "bind"
+          },
+          {
+            "Destination": "/db",
+            "Driver": "local",
+            "Mode": "",
+            "Name": "db",
+            "Propagation": "",
+            "RW": true,
+            "Source": "/v/db/_data",
+            "Type": "volume"
+          }
+        ]
+        "#);
+    }
+}

@@ -8,6 +8,7 @@
 //! {{range .Mounts}}{{.Source}} {{end}}    a loop (a map: its values by key)
 //! {{range $k, $v := .Ports}}{{$k}} {{end}} a loop with variables
 //! {{index .NetworkSettings.Networks "br0"}}
+//! {{(index .NetworkSettings.Ports "80/tcp" 0).HostPort}}   a sub-pipeline's field
 //! {{if .State.Running}}up{{else}}down{{end}}
 //! {{- .Id -}}                             trims the spaces beside it
 //! ```
@@ -57,6 +58,8 @@ enum Arg {
     Int(i64),
     Bool(bool),
     Func(String),
+    /// `(PIPELINE).A.B`.
+    Sub(Pipeline, Vec<String>),
 }
 
 impl Template {
@@ -306,12 +309,17 @@ fn tokens(action: &str) -> Result<Vec<String>> {
                 bail!("template: unterminated quoted string");
             }
             words.push(word);
-        } else if c == '|' {
+        } else if c == '|' || c == '(' {
             words.push(chars.next().map(String::from).unwrap_or_default());
         } else {
+            // A `)` keeps the fields that follow it: `(index .M "k").Field`.
             let mut word = String::new();
+            if c == ')' {
+                word.push(c);
+                chars.next();
+            }
             while let Some(&c) = chars.peek() {
-                if c.is_whitespace() || c == '|' {
+                if c.is_whitespace() || c == '|' || c == '(' || c == ')' {
                     break;
                 }
                 word.push(c);
@@ -324,27 +332,62 @@ fn tokens(action: &str) -> Result<Vec<String>> {
 }
 
 fn pipeline(words: &[String]) -> Result<Pipeline> {
-    if words.is_empty() {
-        bail!("template: missing value for command");
-    }
-    words
-        .split(|w| w == "|")
-        .map(|command| {
-            if command.is_empty() {
-                bail!("template: missing command in pipeline");
+    let mut at = 0;
+    nested(words, &mut at, false)
+}
+
+/// A pipeline from `words[*at]`, up to the `)` that ends it if `inner`.
+fn nested(words: &[String], at: &mut usize, inner: bool) -> Result<Pipeline> {
+    let mut pipe = Vec::new();
+    let mut command = Vec::new();
+    while let Some(word) = words.get(*at) {
+        if word.starts_with(')') {
+            if !inner {
+                bail!("template: unexpected right paren");
             }
-            command.iter().map(|w| arg(w)).collect()
-        })
+            break;
+        }
+        *at += 1;
+        match word.as_str() {
+            "|" => {
+                if command.is_empty() {
+                    bail!("template: missing command in pipeline");
+                }
+                pipe.push(std::mem::take(&mut command));
+            }
+            "(" => {
+                let sub = nested(words, at, true)?;
+                let close = words
+                    .get(*at)
+                    .ok_or_else(|| anyhow!("template: unclosed left paren"))?;
+                *at += 1;
+                command.push(Arg::Sub(sub, fields(&close[1..])));
+            }
+            word => command.push(arg(word)?),
+        }
+    }
+    if inner && words.get(*at).is_none() {
+        bail!("template: unclosed left paren");
+    }
+    if command.is_empty() {
+        match pipe.is_empty() {
+            true => bail!("template: missing value for command"),
+            false => bail!("template: missing command in pipeline"),
+        }
+    }
+    pipe.push(command);
+    Ok(pipe)
+}
+
+/// `.A.B` as its names.
+fn fields(path: &str) -> Vec<String> {
+    path.split('.')
+        .filter(|s| !s.is_empty())
+        .map(String::from)
         .collect()
 }
 
 fn arg(word: &str) -> Result<Arg> {
-    let fields = |path: &str| -> Vec<String> {
-        path.split('.')
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-            .collect()
-    };
     Ok(if let Some(path) = word.strip_prefix('.') {
         Arg::Field(fields(path))
     } else if word.starts_with('$') {
@@ -470,6 +513,7 @@ fn value(arg: &Arg, dot: Option<&Value>, vars: &Vars) -> Result<Option<Value>> {
         Arg::Int(n) => Some(Value::from(*n)),
         Arg::Bool(b) => Some(Value::Bool(*b)),
         Arg::Func(name) => call(name, Vec::new())?,
+        Arg::Sub(pipe, path) => walk(eval(pipe, dot, vars)?, path),
     })
 }
 
@@ -717,10 +761,12 @@ mod tests {
             render("{{range .Config.Env}}[{{.}}]{{end}}", &c),
             "[A=1][B=2]"
         );
-        assert!(
-            render("{{range $p, $conf := .NetworkSettings.Ports}}{{$p}} -> {{(index $conf 0).HostPort}}{{end}}", &c)
-                .starts_with("error"),
-            "parentheses are not supported"
+        assert_eq!(
+            render(
+                "{{range $p, $conf := .NetworkSettings.Ports}}{{$p}} -> {{(index $conf 0).HostPort}}{{end}}",
+                &c
+            ),
+            "80/tcp -> 8888"
         );
         assert_eq!(
             render(
@@ -754,7 +800,30 @@ mod tests {
             render(r#"{{index .NetworkSettings.Networks "br0"}}"#, &c),
             "map[Gateway:10.0.0.1 IPAddress:10.0.0.2]"
         );
-        assert!(render(r#"{{(index .NetworkSettings.Networks "br0")}}"#, &c).starts_with("error"));
+        assert_eq!(
+            render(r#"{{(index .NetworkSettings.Networks "br0").Gateway}}"#, &c),
+            "10.0.0.1"
+        );
+        assert_eq!(
+            render(
+                r#"{{(index (index .NetworkSettings.Ports "80/tcp") 0).HostPort}}"#,
+                &c
+            ),
+            "8888"
+        );
+        assert_eq!(render(r#"{{json (index .Config.Env 0)}}"#, &c), r#""A=1""#);
+        assert_eq!(
+            render(r#"{{(index .Config.Env 0"#, &c),
+            "error: template: unclosed action"
+        );
+        assert_eq!(
+            render(r#"{{(index .Config.Env 0}}"#, &c),
+            "error: template: unclosed left paren"
+        );
+        assert_eq!(
+            render(r#"{{index .Config.Env 0)}}"#, &c),
+            "error: template: unexpected right paren"
+        );
         assert_eq!(render(r#"{{index .Config.Env 1}}"#, &c), "B=2");
         assert_eq!(
             render(r#"{{index .NetworkSettings.Ports "80/tcp" 0 | json}}"#, &c),
