@@ -237,3 +237,50 @@ fn an_oom_killed_container_reads_oomkilled_in_inspect() {
     assert_eq!(json["State"]["ExitCode"], 137);
     assert_eq!(json["HostConfig"]["Memory"], 8 << 20);
 }
+
+/// On a network, in a lab: the address, gateway and prefix, the network by
+/// name with its aliases, and the published port in Docker's map, both as
+/// asked (`HostConfig.PortBindings`) and live (`NetworkSettings.Ports`).
+#[test]
+fn inspect_network_settings_in_a_lab() {
+    if !testkit::require_root("inspect_network_settings_in_a_lab") {
+        return;
+    }
+    let env = Env::in_lab();
+    env.ok(&["network", "create", "--subnet", "10.77.0.0/24", "in0"]);
+    env.ok(&[
+        "run",
+        "-d",
+        "--name",
+        "web",
+        "--network",
+        "in0",
+        "--network-alias",
+        "www",
+        "-p",
+        "8888:80",
+        "busybox",
+        "sleep",
+        "60",
+    ]);
+    let format = |template: &str| env.ok(&["inspect", "-f", template, "web"]);
+    let text = [
+        format(
+            "{{.NetworkSettings.IPAddress}} {{.NetworkSettings.Gateway}}/{{.NetworkSettings.IPPrefixLen}} {{.HostConfig.NetworkMode}}",
+        ),
+        format(
+            r#"{{(index .NetworkSettings.Networks "in0").IPAddress}} {{json (index .NetworkSettings.Networks "in0").Aliases}}"#,
+        ),
+        format("{{json .HostConfig.PortBindings}}"),
+        format("{{json .NetworkSettings.Ports}}"),
+        format(
+            r#"{{range $p, $b := .NetworkSettings.Ports}}{{$p}} -> {{(index $b 0).HostPort}}{{end}}"#,
+        ),
+        env.ok(&["ps", "--format", "{{.Names}} {{.Networks}} {{.Ports}}"]),
+    ];
+    insta::assert_snapshot!(text.concat());
+    env.ok(&["stop", "-t", "0", "web"]);
+    env.wait_exited("web");
+    // Docker lists live ports only while the container runs.
+    assert_eq!(format("{{json .NetworkSettings.Ports}}"), "{}\n");
+}
