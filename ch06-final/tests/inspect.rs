@@ -23,7 +23,7 @@ fn filters(env: &Env) -> insta::Settings {
         "[when] ago",
     );
     settings.add_filter(
-        r"Up (Less than a second|\d+ seconds|About a minute)",
+        r"Up (Less than a second|\d+ seconds?|About a minute)",
         "Up [time]",
     );
     settings.add_filter(
