@@ -49,7 +49,7 @@ pub enum ImageCommand {
     /// Save images to a tar that `docker load` and skopeo read
     Save(SaveArgs),
     /// List images
-    Images,
+    Images(ImagesArgs),
     /// Remove images
     Rmi(RmiArgs),
     /// Give an image another name
@@ -128,6 +128,18 @@ pub struct SaveArgs {
     /// Images to save
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<String>,
+}
+
+/// `images [-q] [--format TEMPLATE]`
+#[derive(Args, Debug, Default)]
+pub struct ImagesArgs {
+    /// Only print the image ids
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+
+    /// Print this Go template for each image ({{.Repository}} {{.Tag}} {{.ID}} {{.CreatedSince}} {{.CreatedAt}} {{.Size}}), `table TEMPLATE` for columns (chapter 6's mydocker)
+    #[arg(long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
 }
 
 /// `rmi [-f] IMAGE...`

@@ -83,8 +83,11 @@ pub fn run_image_command(root: &Path, command: ImageCommand) -> Result<i32> {
             })?;
             Ok(0)
         }
-        ImageCommand::Images => {
-            list_images(&images)?;
+        ImageCommand::Images(a) => {
+            if a.format.is_some() {
+                bail!("images --format: templates are chapter 6's (use its mydocker)");
+            }
+            list_images(&images, a.quiet)?;
             Ok(0)
         }
         ImageCommand::Rmi(a) => {
@@ -131,42 +134,88 @@ pub fn run_image_command(root: &Path, command: ImageCommand) -> Result<i32> {
     }
 }
 
-/// `docker images`: REPOSITORY, TAG, IMAGE ID, CREATED, SIZE.
-pub fn list_images(images: &ImageStore) -> Result<()> {
+/// One line of `images`, under the names Docker's `images --format` uses
+/// (`{{.Repository}}`, `{{.ID}}`...).
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ImageRow {
+    /// The repository, `<none>` for an untagged image.
+    pub repository: String,
+    /// The tag, `<none>` for an untagged image.
+    pub tag: String,
+    /// The short id (12 hex digits).
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// How long ago it was made: `2 weeks ago`.
+    pub created_since: String,
+    /// When it was made: `2024-05-01 12:34:56 +0000 UTC`.
+    pub created_at: String,
+    /// Its size on disk, as Docker writes sizes.
+    pub size: String,
+}
+
+/// Every image, once per tag, then the untagged ones.
+pub fn image_rows(images: &ImageStore) -> Result<Vec<ImageRow>> {
     let repos = images.repositories()?;
     let mut rows = Vec::new();
     let mut tagged = std::collections::HashSet::new();
+    let row = |repo: &str, tag: &str, image: &crate::images::Image| {
+        let created = image.config.created.as_deref();
+        ImageRow {
+            repository: repo.to_string(),
+            tag: tag.to_string(),
+            id: image.id.short().to_string(),
+            created_since: created.map_or("N/A".to_string(), clock::ago),
+            created_at: created.map_or(String::new(), go_time),
+            size: human_size(images.size(image)),
+        }
+    };
     for (key, id) in &repos {
         let Ok(image) = images.get(id) else { continue };
         let (repo, tag) = key.rsplit_once(':').unwrap_or((key, "latest"));
         tagged.insert(id.clone());
-        rows.push((repo.to_string(), tag.to_string(), image));
+        rows.push(row(repo, tag, &image));
     }
     for id in images.ids()? {
         if !tagged.contains(&id) {
             if let Ok(image) = images.get(&id) {
-                rows.push(("<none>".into(), "<none>".into(), image));
+                rows.push(row("<none>", "<none>", &image));
             }
         }
     }
+    Ok(rows)
+}
+
+/// A time as Go prints it by default, which Docker's `CreatedAt` fields
+/// are: `2024-05-01 12:34:56 +0000 UTC`.
+pub fn go_time(rfc3339: &str) -> String {
+    match clock::parse_rfc3339(rfc3339) {
+        Some(secs) => {
+            let text = clock::format_rfc3339(secs, 0);
+            let text = text.trim_end_matches('Z').replacen('T', " ", 1);
+            format!("{text} +0000 UTC")
+        }
+        None => rfc3339.to_string(),
+    }
+}
+
+/// `images`: Docker's table (with `quiet`, only the ids: one per line of
+/// the table, so an image with two tags is listed twice, as in Docker).
+pub fn list_images(images: &ImageStore, quiet: bool) -> Result<()> {
+    let rows = image_rows(images)?;
+    let mut out = std::io::stdout().lock();
+    if quiet {
+        for row in &rows {
+            writeln!(out, "{}", row.id).context("write to stdout")?;
+        }
+        return Ok(());
+    }
     let table: Vec<Vec<String>> = rows
-        .iter()
-        .map(|(repo, tag, image)| {
-            vec![
-                repo.clone(),
-                tag.clone(),
-                image.id.short().to_string(),
-                image
-                    .config
-                    .created
-                    .as_deref()
-                    .map_or("N/A".to_string(), clock::ago),
-                human_size(images.size(image)),
-            ]
-        })
+        .into_iter()
+        .map(|r| vec![r.repository, r.tag, r.id, r.created_since, r.size])
         .collect();
     let header = ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"];
-    write_table(&mut std::io::stdout().lock(), &header, &table)
+    write_table(&mut out, &header, &table)
 }
 
 /// Runs `body` with FILE (written to a temporary file and renamed, so a

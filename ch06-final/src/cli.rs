@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use ch03_overlayfs::cli::{RootArgs, VolumeCommand};
-use ch04_images::cli::ImageCommand;
+use ch04_images::cli::{ImageCommand, ImagesArgs};
 use ch05_network::cli::{NetworkArgs, NetworkCommand};
 
 /// `mydocker`: a small Docker, built chapter by chapter.
@@ -219,6 +219,27 @@ pub struct PsArgs {
     /// Do not shorten ids and commands
     #[arg(long = "no-trunc")]
     pub no_trunc: bool,
+
+    /// Only containers that match: status=, name=, id=, ancestor=, exited= (repeatable)
+    #[arg(short = 'f', long = "filter", value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+
+    /// Print this Go template for each container ({{.ID}} {{.Image}} {{.Command}} {{.CreatedAt}} {{.RunningFor}} {{.Status}} {{.State}} {{.Ports}} {{.Names}}), `table TEMPLATE` for columns under a header
+    #[arg(long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
+
+    /// Show the N containers created last, in every state
+    #[arg(
+        short = 'n',
+        long = "last",
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
+    pub last: Option<i64>,
+
+    /// Show the container created last, in any state
+    #[arg(short = 'l', long)]
+    pub latest: bool,
 }
 
 /// `logs [-f] [-t] [--since T] [--until T] [-n N] CONTAINER`
@@ -435,7 +456,7 @@ pub struct ImagePruneArgs {
 pub enum ImageManagement {
     /// List images
     #[command(visible_alias = "list")]
-    Ls,
+    Ls(ImagesArgs),
     /// Remove images
     #[command(visible_alias = "remove")]
     Rm(ch04_images::cli::RmiArgs),
@@ -469,7 +490,7 @@ impl ImageManagement {
     /// The same command in its short form (`image ls` is `images`).
     pub fn short_form(self) -> ImageForm {
         ImageForm::Image(match self {
-            ImageManagement::Ls => ImageCommand::Images,
+            ImageManagement::Ls(a) => ImageCommand::Images(a),
             ImageManagement::Rm(a) => ImageCommand::Rmi(a),
             ImageManagement::Tag(a) => ImageCommand::Tag(a),
             ImageManagement::History(a) => ImageCommand::History(a),
@@ -482,9 +503,13 @@ impl ImageManagement {
     }
 }
 
-/// `inspect NAME...`
+/// `inspect [-f TEMPLATE] NAME...`
 #[derive(Args, Debug)]
 pub struct InspectArgs {
+    /// Print this Go template for each object instead of the JSON: {{.State.Status}}, {{json .Config}}, {{range .Mounts}}{{.Source}} {{end}}
+    #[arg(short = 'f', long = "format", value_name = "TEMPLATE")]
+    pub format: Option<String>,
+
     /// Containers, images or networks
     #[arg(required = true, value_name = "NAME")]
     pub names: Vec<String>,

@@ -42,5 +42,6 @@ pub mod stats;
 pub mod stop;
 pub mod supervisor;
 pub mod system;
+pub mod template;
 pub mod timestamp;
 pub mod top;

@@ -7,6 +7,7 @@ use anyhow::Result;
 
 use ch01_namespaces::exit::{report_command, run_main};
 use ch03_overlayfs::cli::run_volume_command_with;
+use ch04_images::cli::ImageCommand;
 use ch04_images::commands::run_image_command;
 use ch04_images::containers::{ContainerStore, NoSuchContainer};
 use ch05_network::cli::run_network_command;
@@ -97,7 +98,7 @@ fn dispatch(root: &Path, command: Command) -> Result<i32> {
             }
             Ok(0)
         }
-        Command::Ps(a) => ps::ps(&store, a.all, a.quiet, a.no_trunc).map(|()| 0),
+        Command::Ps(a) => ps::ps(&store, &a).map(|()| 0),
         Command::Logs(a) => {
             let record = store.find(&a.container)?;
             logs::logs(&store, &record, &a).map(|()| 0)
@@ -106,7 +107,7 @@ fn dispatch(root: &Path, command: Command) -> Result<i32> {
             let record = store.find(&a.container)?;
             exec::exec_in(&record, &a)
         }
-        Command::Inspect(a) => inspect::inspect(root, &a.names).map(|()| 0),
+        Command::Inspect(a) => inspect::inspect(root, &a.names, a.format.as_deref()).map(|()| 0),
         Command::Version => system::version(&mut out).map(|()| 0),
         Command::Info | Command::System(SystemCommand::Info) => {
             system::info(root, &mut out).map(|()| 0)
@@ -122,8 +123,10 @@ fn dispatch(root: &Path, command: Command) -> Result<i32> {
             }
         },
         Command::ImageManagement(command) => match command.short_form() {
-            ImageForm::Image(command) => run_image_command(root, command),
-            ImageForm::Inspect(a) => inspect::inspect(root, &a.names).map(|()| 0),
+            ImageForm::Image(command) => image_command(root, command),
+            ImageForm::Inspect(a) => {
+                inspect::inspect(root, &a.names, a.format.as_deref()).map(|()| 0)
+            }
             ImageForm::Prune(a) => {
                 let question = match a.all {
                     true => {
@@ -138,10 +141,20 @@ fn dispatch(root: &Path, command: Command) -> Result<i32> {
             }
         },
         Command::Network(cmd) => run_network_command(root, cmd),
-        Command::Image(command) => run_image_command(root, command),
+        Command::Image(command) => image_command(root, command),
     }
 }
 // ANCHOR_END: main
+
+/// Chapter 4's image commands, with this chapter's `images --format`.
+fn image_command(root: &Path, command: ImageCommand) -> Result<i32> {
+    match command {
+        ImageCommand::Images(a) if !a.quiet && a.format.is_some() => {
+            ps::images(root, a.format.as_deref().unwrap_or_default()).map(|()| 0)
+        }
+        command => run_image_command(root, command),
+    }
+}
 
 /// Runs `action` for every container named, printing each name whose
 /// action says so, as Docker does; goes on after a failure, reports each

@@ -13,12 +13,20 @@
 
 use std::io::Write;
 
-use anyhow::{Context, Result};
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+use serde_json::{Value, json};
 
 use ch03_overlayfs::storage::clock;
+use ch04_images::commands::{go_time, image_rows};
 use ch04_images::containers::{ContainerStore, Record, Status};
 
 use ch05_network::Attachment;
+
+use crate::cli::PsArgs;
+use crate::template::Rows;
 
 /// Docker's exit code for a container that died with its supervisor: it
 /// was killed (SIGKILL, through its parent-death signal).
@@ -139,47 +147,57 @@ pub fn command_text(command: &[String], truncate: bool) -> String {
 }
 
 // ANCHOR: ps
-/// Prints the table (or, with `quiet`, only the ids).
-pub fn ps(store: &ContainerStore, all: bool, quiet: bool, no_trunc: bool) -> Result<()> {
+/// Prints the table of the containers `args` selects (with `-q`, only the
+/// ids; with `--format`, its template for each).
+pub fn ps(store: &ContainerStore, args: &PsArgs) -> Result<()> {
+    let filters = Filters::parse(&args.filter)?;
+    let template = match &args.format {
+        Some(format) if !args.quiet => Some(Rows::parse(format)?),
+        _ => None,
+    };
+    // `-n`, `-l` and a status filter look at stopped containers too.
+    let last = if args.latest {
+        Some(1)
+    } else {
+        args.last.filter(|&n| n >= 0)
+    };
+    let all = args.all || last.is_some() || filters.has("status");
     let mut out = std::io::stdout().lock();
     let mut rows = Vec::new();
-    for record in store.list()? {
+    let mut objects = Vec::new();
+    // Newest first, as the store lists them.
+    let records = store.list()?.into_iter().filter(|r| filters.matches(r));
+    for record in records.take(last.map_or(usize::MAX, |n| n as usize)) {
         let state = state(&record);
         // Docker counts a container between restarts as running.
         let up = matches!(state.status, Status::Running | Status::Restarting);
         if !all && !up {
             continue;
         }
-        let id = if no_trunc {
-            record.id.clone()
-        } else {
-            record.short_id().to_string()
-        };
-        if quiet {
-            writeln!(out, "{id}").context("write to stdout")?;
+        let fields = fields(&record, args.no_trunc);
+        if args.quiet {
+            writeln!(out, "{}", fields.id).context("write to stdout")?;
             continue;
         }
-        let ports = match (state.status, record.part::<Attachment>()) {
-            (Status::Running, Ok(Some(attachment))) => attachment
-                .ports
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            _ => String::new(),
-        };
+        if template.is_some() {
+            objects.push(serde_json::to_value(&fields)?);
+            continue;
+        }
         rows.push([
-            id,
-            record.image.clone(),
-            command_text(&record.command, !no_trunc),
-            clock::ago(&record.created),
-            status_text(&record),
-            ports,
-            record.name.clone(),
+            fields.id,
+            fields.image,
+            fields.command,
+            fields.running_for,
+            fields.status,
+            fields.ports,
+            fields.names,
         ]);
     }
-    if quiet {
+    if args.quiet {
         return Ok(());
+    }
+    if let Some(template) = template {
+        return write!(out, "{}", template.render(&header(), &objects)?).context("write to stdout");
     }
     let header = [
         "CONTAINER ID",
@@ -194,6 +212,208 @@ pub fn ps(store: &ContainerStore, all: bool, quiet: bool, no_trunc: bool) -> Res
     write!(out, "{}", table(&header, &rows)).context("write to stdout")
 }
 // ANCHOR_END: ps
+
+/// Chapter 4's `images` with a `--format`: the same [`Rows`] over its
+/// [`ImageRow`](ch04_images::commands::ImageRow)s.
+pub fn images(root: &std::path::Path, format: &str) -> Result<()> {
+    let rows = Rows::parse(format)?;
+    let images = ch04_images::images::ImageStore::new(root);
+    let objects = image_rows(&images)?
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<Vec<_>, _>>()?;
+    let header = json!({
+        "Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID",
+        "CreatedSince": "CREATED", "CreatedAt": "CREATED AT", "Size": "SIZE",
+    });
+    let text = rows.render(&header, &objects)?;
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .context("write to stdout")
+}
+
+/// What `ps --format` can show of a container, under Docker's names
+/// (`{{.ID}}`, `{{.Names}}`...).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Fields {
+    /// The id, short unless `--no-trunc`.
+    #[serde(rename = "ID")]
+    pub id: String,
+    /// The image as the user named it.
+    pub image: String,
+    /// The command, quoted as the COMMAND column shows it.
+    pub command: String,
+    /// When it was created: `2024-05-01 12:34:56 +0000 UTC`.
+    pub created_at: String,
+    /// How long ago it was created: `5 seconds ago`.
+    pub running_for: String,
+    /// Its published ports, while it runs.
+    pub ports: String,
+    /// The STATUS column: `Up 5 seconds`, `Exited (0) 2 minutes ago`.
+    pub status: String,
+    /// One word: created, running, paused, restarting or exited.
+    pub state: String,
+    /// Its name.
+    pub names: String,
+    /// Its volumes' names or host paths, comma-separated.
+    pub mounts: String,
+    /// Its network's name.
+    pub networks: String,
+    /// Labels are not recorded yet: empty.
+    pub labels: String,
+}
+
+/// The header row of `ps --format 'table ...'`.
+fn header() -> Value {
+    json!({
+        "ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
+        "CreatedAt": "CREATED AT", "RunningFor": "CREATED", "Ports": "PORTS",
+        "Status": "STATUS", "State": "STATE", "Names": "NAMES", "Mounts": "MOUNTS",
+        "Networks": "NETWORKS", "Labels": "LABELS",
+    })
+}
+
+/// A container's [`Fields`].
+pub fn fields(record: &Record, no_trunc: bool) -> Fields {
+    let state = state(record);
+    let attachment = record.part::<Attachment>().ok().flatten();
+    let ports = match (state.status, &attachment) {
+        (Status::Running, Some(attachment)) => attachment
+            .ports
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        _ => String::new(),
+    };
+    let paused = state.status == Status::Running && crate::pause::is_paused(record);
+    Fields {
+        id: match no_trunc {
+            true => record.id.clone(),
+            false => record.short_id().to_string(),
+        },
+        image: record.image.clone(),
+        command: command_text(&record.command, !no_trunc),
+        created_at: go_time(&record.created),
+        running_for: clock::ago(&record.created),
+        ports,
+        status: status_text(record),
+        state: match paused {
+            true => "paused".to_string(),
+            false => state.status.to_string(),
+        },
+        names: record.name.clone(),
+        mounts: record
+            .mounts
+            .iter()
+            .map(|m| {
+                m.name
+                    .clone()
+                    .unwrap_or_else(|| m.source.display().to_string())
+            })
+            .collect::<Vec<_>>()
+            .join(","),
+        networks: attachment
+            .and_then(|a| a.network)
+            .unwrap_or_else(|| "none".to_string()),
+        labels: String::new(),
+    }
+}
+
+// ANCHOR: filters
+/// `--filter KEY=VALUE`s: the values of one key are alternatives, different
+/// keys must all match (Docker's rule).
+#[derive(Debug, Default)]
+pub struct Filters {
+    by_key: BTreeMap<String, Vec<String>>,
+}
+
+/// The keys `ps --filter` knows.
+const FILTER_KEYS: &[&str] = &["status", "name", "id", "ancestor", "exited"];
+
+/// The values of `status=`.
+const STATUSES: &[&str] = &[
+    "created",
+    "restarting",
+    "running",
+    "removing",
+    "paused",
+    "exited",
+    "dead",
+];
+
+impl Filters {
+    /// Parses and checks every `--filter`, with Docker's words for a bad one.
+    pub fn parse(list: &[String]) -> Result<Filters> {
+        let mut filters = Filters::default();
+        for filter in list {
+            let Some((key, value)) = filter.split_once('=') else {
+                bail!("bad format of filter (expected name=value)");
+            };
+            let key = key.trim().to_lowercase();
+            if !FILTER_KEYS.contains(&key.as_str()) {
+                bail!("invalid filter '{key}'");
+            }
+            if key == "status" && !STATUSES.contains(&value) {
+                bail!("invalid filter 'status={value}'");
+            }
+            if key == "exited" && value.parse::<i32>().is_err() {
+                bail!("invalid filter 'exited={value}'");
+            }
+            filters
+                .by_key
+                .entry(key)
+                .or_default()
+                .push(value.to_string());
+        }
+        Ok(filters)
+    }
+
+    /// Whether there is a filter on `key`.
+    pub fn has(&self, key: &str) -> bool {
+        self.by_key.contains_key(key)
+    }
+
+    /// Whether `record` passes every key.
+    pub fn matches(&self, record: &Record) -> bool {
+        self.by_key
+            .iter()
+            .all(|(key, values)| values.iter().any(|v| matches(key, v, record)))
+    }
+}
+
+/// One filter against one container.
+fn matches(key: &str, value: &str, record: &Record) -> bool {
+    let state = state(record);
+    match key {
+        // Docker matches names and ids as substrings and prefixes.
+        "name" => record.name.contains(value.trim_start_matches('/')),
+        "id" => record.id.starts_with(value),
+        "status" => {
+            let paused = state.status == Status::Running && crate::pause::is_paused(record);
+            match paused {
+                true => value == "paused",
+                false => state.status.to_string() == value,
+            }
+        }
+        "exited" => {
+            state.status == Status::Exited
+                && state.exit_code.map(|c| c.to_string()).as_deref() == Some(value)
+        }
+        "ancestor" => {
+            let id = record.image_id.to_string();
+            let hex = id.trim_start_matches("sha256:");
+            record.image == value
+                || record.image == format!("{value}:latest")
+                || value.trim_end_matches(":latest") == record.image
+                || (value.len() >= 4 && hex.starts_with(value.trim_start_matches("sha256:")))
+        }
+        _ => false,
+    }
+}
+// ANCHOR_END: filters
 
 /// Left-aligned columns, three spaces apart, like Docker's.
 pub fn table<const N: usize>(header: &[String; N], rows: &[[String; N]]) -> String {
