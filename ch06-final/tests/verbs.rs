@@ -26,7 +26,7 @@ fn table_filters(env: &Env) -> insta::Settings {
         "[when] ago",
     );
     settings.add_filter(
-        r"Up (Less than a second|\d+ seconds|About a minute)",
+        r"Up (Less than a second|\d+ seconds?|About a minute)",
         "Up [time]",
     );
     settings.add_filter(r"\b\d+(\.\d+)?(B|kB|MB|GB)\b", "[size]");
