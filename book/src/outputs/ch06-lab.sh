@@ -15,7 +15,7 @@ pid=$(mydocker inspect s | sed -n 's/^ *"Pid": \([0-9]*\),*$/\1/p')
 ps -o pid,ppid,sid,args -p $sup,$pid | sed "s/\<$sup\>/\$sup/g; s/\<$pid\>/\$pid/g"
 mydocker logs s
 mydocker logs s 2>/dev/null
-ls /var/lib/mydocker/containers/*/
+ls /var/lib/mydocker/containers/*/ | sed "s/^[0-9a-f]\{64\}/<id>/" | sort
 # ANCHOR_END: lab1
 # ANCHOR: lab2
 mydocker stop s
