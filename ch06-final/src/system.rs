@@ -15,6 +15,7 @@ use ch04_images::size::{human_size, tree_size};
 use ch04_images::table::write_table;
 
 use crate::ps::state;
+use crate::stats::binary_size;
 
 /// The version of this build (the workspace's).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -101,7 +102,7 @@ pub fn info(root: &Path, out: &mut dyn Write) -> Result<()> {
         "OSType: linux".to_string(),
         format!("Architecture: {}", std::env::consts::ARCH),
         format!("CPUs: {cpus}"),
-        format!("Total Memory: {}", human_binary(total_memory())),
+        format!("Total Memory: {}", binary_size(total_memory())),
         format!("Docker Root Dir: {}", root.display()),
     ];
     for line in lines {
@@ -110,22 +111,6 @@ pub fn info(root: &Path, out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 // ANCHOR_END: info
-
-/// Memory as `info` prints it: `7.764GiB` (powers of 1024).
-fn human_binary(n: u64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u < units.len() - 1 {
-        v /= 1024.0;
-        u += 1;
-    }
-    format!("{v:.4}")
-        .trim_end_matches('0')
-        .trim_end_matches('.')
-        .to_string()
-        + units[u]
-}
 
 /// "123MB (45%)": the reclaimable part of a total.
 fn reclaimable(part: u64, total: u64) -> String {
@@ -236,8 +221,7 @@ mod tests {
 
     #[test]
     fn sizes_in_dockers_units() {
-        assert_eq!(human_binary(8_336_936_960), "7.7644GiB");
-        assert_eq!(human_binary(512), "512B");
+        assert_eq!(binary_size(8_336_936_960), "7.764GiB");
         assert_eq!(reclaimable(50, 200), "50B (25%)");
         assert_eq!(reclaimable(0, 0), "0B");
     }
