@@ -6,13 +6,7 @@
 
 mod common;
 
-use common::{Env, stderr, stdout};
-
-/// Runs `args` and returns (exit code, stdout, stderr).
-fn outcome(env: &Env, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = env.md(args);
-    (out.status.code(), stdout(&out), stderr(&out))
-}
+use common::{Env, outcome};
 
 #[test]
 fn commands_other_than_run_fail_with_one() {

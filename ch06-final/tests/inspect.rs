@@ -4,13 +4,7 @@
 
 mod common;
 
-use common::{Env, stderr, stdout};
-
-/// Runs `args` and returns (exit code, stdout, stderr).
-fn outcome(env: &Env, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = env.md(args);
-    (out.status.code(), stdout(&out), stderr(&out))
-}
+use common::{Env, outcome, stderr};
 
 /// Filters for what changes from run to run: ids, times, the data root.
 fn filters(env: &Env) -> insta::Settings {

@@ -9,13 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Env, stderr, stdout};
-
-/// Runs `args` and returns (exit code, stdout, stderr).
-fn outcome(env: &Env, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = env.md(args);
-    (out.status.code(), stdout(&out), stderr(&out))
-}
+use common::{Env, outcome, stderr};
 
 /// Filters for the tables: ids, durations, sizes, the data root.
 fn table_filters(env: &Env) -> insta::Settings {

@@ -231,6 +231,12 @@ pub fn cgroup_dirs(id: &str) -> Vec<PathBuf> {
         .collect()
 }
 
+/// Runs `mydocker ARGS...` in `env` and returns (exit code, stdout, stderr).
+pub fn outcome(env: &Env, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = env.md(args);
+    (out.status.code(), stdout(&out), stderr(&out))
+}
+
 /// stdout as text.
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
